@@ -1,0 +1,250 @@
+"""Run a plant: N stations, station k on TCP port ``base_port + k``, in the foreground or in a thread.
+
+From Python (notebooks, tests, grading) the plant runs on its own event loop in a background thread,
+so it works inside a Jupyter kernel whose loop is already running::
+
+    with daqlab.plant.run(stations=2) as plant:
+        plant.endpoint(1)            # 'tcp://127.0.0.1:5021' (or a free port)
+
+All state is touched only on the plant's loop thread; the public methods below hop onto it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+from daqlab.plant.clock import PlantClock
+from daqlab.plant.reqlog import JsonlSink, LogEntry
+from daqlab.plant.server import serve_station
+from daqlab.plant.station import Station
+from daqlab.plant.variants import StationVariant
+
+TICK_S = 0.5  #: wall seconds between background model catch-ups and log flushes
+
+
+class Plant:
+    """A simulated production cell. ``base_port=0`` picks free ports (tests); otherwise station k
+    listens on ``base_port + k`` and the control API (daqlab plant fault/status) on ``base_port``."""
+
+    def __init__(self, stations: int = 1, *, seed: int = 0, host: str = "127.0.0.1", base_port: int = 0,
+                 speed: float = 1.0, frozen: bool = False, log_size: int = 100_000, log_path=None,
+                 unknown_unit: str = "exception", textbook: bool = False, control: bool | None = None,
+                 control_token: str | None = None):
+        if not 1 <= stations <= 500:
+            raise ValueError("stations must be 1..500")
+        self.n = stations
+        self.seed = seed
+        self.host = host
+        self.base_port = base_port
+        self.clock = PlantClock(speed=speed, frozen=frozen)
+        self.sink = JsonlSink(log_path) if log_path else None
+        draw = StationVariant.default if textbook else StationVariant.draw
+        self.stations: dict[int, Station] = {
+            k: Station(draw(k, seed) if textbook else draw(seed, k), self.clock, plant_seed=seed,
+                       log_size=log_size, sink=self.sink, unknown_unit=unknown_unit)
+            for k in range(1, stations + 1)
+        }
+        self.ports: dict[int, int] = {}
+        self.control_enabled = bool(base_port) if control is None else control
+        self.control_token = control_token
+        self.control_port: int | None = None
+        self._servers: list = []
+        self._connections: dict[int, set] = {}
+        self._rtu: list = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tick_task = None
+
+    # ------------------------------------------------------------- lifecycle
+    async def astart(self) -> Plant:
+        """Start serving on the running loop (foreground use: ``daqlab plant serve``)."""
+        self._loop = asyncio.get_running_loop()
+        for k, st in self.stations.items():
+            port = self.base_port + k if self.base_port else 0
+            server, conns = await serve_station(st, self.host, port)
+            self._servers.append(server)
+            self._connections[k] = conns
+            self.ports[k] = server.sockets[0].getsockname()[1]
+        if self.control_enabled:
+            from daqlab.plant.control import serve_control
+
+            server = await serve_control(self, self.host, self.base_port)
+            self._servers.append(server)
+            self.control_port = server.sockets[0].getsockname()[1]
+        self._tick_task = asyncio.create_task(self._tick())
+        return self
+
+    async def astop(self) -> None:
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick_task
+        for rtu in self._rtu:
+            rtu.close()
+        for server in self._servers:
+            server.close()
+        for conns in self._connections.values():
+            for proto in list(conns):
+                if proto.transport is not None:
+                    proto.transport.abort()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+        self._servers.clear()
+        if self.sink is not None:
+            self.sink.close()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            for st in self.stations.values():
+                st.sync()
+            if self.sink is not None:
+                self.sink.flush()
+
+    def start(self) -> Plant:
+        """Start on a background thread (works inside a running Jupyter kernel)."""
+        if self._thread is not None:
+            raise RuntimeError("plant already started")
+        ready = threading.Event()
+        error: list = []
+
+        def main():
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.astart())
+            except BaseException as exc:  # report start-up errors (port in use) to the caller
+                error.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.astop())
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="daqlab-plant", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if error:
+            self._thread = None
+            raise error[0]
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._thread = None
+
+    def __enter__(self) -> Plant:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ thread hop
+    def call(self, fn, *args, **kwargs):
+        """Run ``fn(*args, **kwargs)`` on the plant's loop thread and return its result."""
+        loop = self._loop
+        if loop is None or not loop.is_running() or threading.current_thread() is self._thread:
+            return fn(*args, **kwargs)
+        with contextlib.suppress(RuntimeError):
+            if asyncio.get_running_loop() is loop:  # foreground plant: already on its loop
+                return fn(*args, **kwargs)
+
+        async def wrapper():
+            return fn(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(wrapper(), loop).result(30)
+
+    # ----------------------------------------------------------------- API
+    def station(self, k: int) -> Station:
+        if k not in self.stations:
+            raise KeyError(f"no station {k}; this plant has stations 1..{self.n}")
+        return self.stations[k]
+
+    def port(self, k: int) -> int:
+        self.station(k)
+        return self.ports[k]
+
+    def endpoint(self, k: int = 1) -> str:
+        """``tcp://host:port`` of station ``k``."""
+        return f"tcp://{self.host}:{self.port(k)}"
+
+    def environment(self, k: int = 1) -> dict:
+        """Environment variables that point a kernel at station ``k`` (see daqlab.my_station)."""
+        return {"DAQLAB_ENDPOINT": self.endpoint(k), "DAQLAB_STATION": str(k), "DAQLAB_SEED": str(self.seed)}
+
+    def now(self) -> float:
+        """Plant time, seconds."""
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> float:
+        """Advance a frozen plant clock and integrate every station up to it."""
+        def _adv():
+            t = self.clock.advance(seconds)
+            for st in self.stations.values():
+                st.sync()
+            return t
+        return self.call(_adv)
+
+    def set_fault(self, station: int, device, mode: str, value=True) -> dict:
+        """Switch a fault on a device of a station (see daqlab.plant.faults for the modes)."""
+        return self.call(self.station(station).set_fault, device, mode, value)
+
+    def clear_faults(self, station: int | None = None, device=None) -> None:
+        targets = [self.station(station)] if station is not None else list(self.stations.values())
+        for st in targets:
+            self.call(st.clear_faults, device)
+
+    def log(self, station: int, **filters) -> list[LogEntry]:
+        """Served-request log of a station (filters: since, unit, function, limit)."""
+        return self.call(self.station(station).log.entries, **filters)
+
+    def snapshot(self, station: int, device) -> dict:
+        """Engineering values of a device now, as the model has them (no faults applied)."""
+        def _snap():
+            st = self.station(station)
+            st.sync()
+            return dict(st.device(device).current_values())
+        return self.call(_snap)
+
+    def datasheet(self, station: int) -> str:
+        from daqlab.plant.datasheet import datasheet
+
+        return datasheet(self.station(station), endpoint=self.endpoint(station) if self.ports else None)
+
+    def status(self) -> dict:
+        def _status():
+            return {
+                "plant_time": round(self.clock.now(), 3), "speed": self.clock.speed, "frozen": self.clock.frozen,
+                "seed": self.seed, "host": self.host, "control_port": self.control_port,
+                "stations": [{"station": k, "port": self.ports.get(k), "units": {d.kind: d.unit for d in st.devices.values()},
+                              "faults": st.describe_faults(), "requests": st.log.total,
+                              "connections": len(self._connections.get(k, ()))}
+                             for k, st in self.stations.items()],
+            }
+        return self.call(_status)
+
+    def serve_rtu(self, station: int, device_path: str, **serial_kwargs):
+        """Serve station ``station`` as a Modbus RTU bus on a serial device (see daqlab.plant.rtu)."""
+        from daqlab.plant.rtu import RtuServer
+
+        st = self.station(station)
+
+        def _open():
+            srv = RtuServer(st, device_path, **serial_kwargs)
+            srv.open(self._loop)
+            self._rtu.append(srv)
+            return srv
+        return self.call(_open)
+
+
+def run(stations: int = 1, **kwargs) -> Plant:
+    """Start a plant in the background; use as a context manager (``with run() as plant:``)."""
+    return Plant(stations, **kwargs)
