@@ -27,7 +27,6 @@ class PLC(Device):
     )
 
     def build_points(self):
-        v = self.variant
         return [
             Point("run", "coil", 0, "BOOL", "Line run command (1 run, 0 stop)", "产线运行指令", writable=True),
             Point("stop", "coil", 1, "BOOL", "Stop (momentary)", "停止（点动）", writable=True),

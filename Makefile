@@ -1,0 +1,44 @@
+# One-word tasks. Each creates the virtual environment on demand (.venv, Python 3.11).
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: lab test sysdeps bench lint clean help
+
+help:
+	@echo "make lab     - plant + JupyterLab with the lessons on 127.0.0.1 (creates .venv if missing)"
+	@echo "make test    - install everything needed (apt: mbpoll socat) and run the whole suite"
+	@echo "make bench   - benchmarks (bench/*.py), tables for README"
+	@echo "make lint    - ruff"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/daqlab lab
+
+# Debian packages the tests use: mbpoll (independent C Modbus client), socat (virtual serial pairs).
+sysdeps:
+	@missing=""; for c in mbpoll socat; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: $(STAMP) sysdeps
+	$(PY) -m ruff check daqlab tests bench
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/plant.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check daqlab tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache build test-artifacts

@@ -1,0 +1,48 @@
+"""`daqlab lab` (and `make lab`): the plant in the background and JupyterLab on the lessons.
+
+Station 1 is the trainee's; the kernel finds it through DAQLAB_ENDPOINT (see daqlab.station).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+
+from daqlab import paths
+
+
+def run_lab(args) -> int:
+    from daqlab.plant import Plant
+
+    folder = os.path.abspath(args.notebooks or paths.notebooks())
+    token = args.token or secrets.token_hex(16)
+    plant = Plant(args.stations, seed=args.seed, base_port=args.base_port, control=True).start()
+    env = dict(os.environ, **plant.environment(1), DAQLAB_BASE_PORT=str(args.base_port))
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={folder}",
+           f"--IdentityProvider.token={token}", "--LabApp.default_url=/lab/tree/01-The-Data-Chain.ipynb"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--ServerApp.allow_root=True")
+    print("=" * 72)
+    print("DAQ Lab is starting · 数据采集实训环境启动中")
+    print(f"  plant     {args.stations} station(s); your station 1 = {plant.endpoint(1)}")
+    print(f"            control API http://127.0.0.1:{plant.control_port}/status, "
+          f"datasheet: daqlab plant datasheet --station 1")
+    print(f"  lessons   {folder}")
+    print(f"  open      http://127.0.0.1:{args.port}/lab?token={token}")
+    print("  stop      Ctrl-C")
+    print("=" * 72, flush=True)
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return 0
+    finally:
+        plant.stop()

@@ -1,0 +1,38 @@
+"""Lessons: clean (no outputs), structured (objectives, bilingual key terms), and run top to bottom."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+def test_there_are_lessons():
+    assert LESSONS, "notebooks/ has no NN-Title.ipynb lessons"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_is_clean_and_structured(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs") and not cell.get("execution_count"), f"{path.name}: committed outputs"
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "Learning objectives" in text and "学习目标" in text
+    assert "Key terms" in text and re.search(r"[\u4e00-\u9fff]", text)
+    assert "Summary" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_runs_top_to_bottom_in_a_fresh_kernel_under_60_s(path, tmp_path):
+    nb = nbformat.read(path, as_version=4)
+    t0 = time.monotonic()
+    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert time.monotonic() - t0 < 60
