@@ -49,8 +49,8 @@ def normalise_area(name: str) -> str:
 def to_reference(area: str, address: int) -> str:
     """Manual-style reference for a 0-based PDU address: ``('holding', 0) -> '40001'``.
 
-    Uses the 5-digit form while it fits (address < 9999) and the 6-digit form above
-    (``('holding', 0x2000) -> '408193'``).
+    Uses the 5-digit form while the reference number fits in four digits
+    (``('holding', 0x2000) -> '48193'``) and the 6-digit form above (``('holding', 9999) -> '410000'``).
     """
     digit = AREAS[normalise_area(area)]
     if not 0 <= address <= 0xFFFF:

@@ -27,6 +27,9 @@ No reply (the requests still reach the station's request log, status "no_reply")
 - a bad CRC (not logged at all: the frame never reached a device);
 - a device the station's faults make silent (offline, drop).
 
+Serial settings default to the station variant's (8 data bits). A pty (socat, for tests and labs) has
+no wire and no parity bit; when the kernel refuses to set parity on one, it is served as 8N1/8N2.
+
 A reply delayed by a latency fault is sent after that delay. Everything runs on the plant's event-loop
 thread: ``open(loop)`` registers a reader on the device's file descriptor, ``close()`` removes it.
 """
@@ -102,11 +105,17 @@ def request_length(buf) -> int | None:
     return None
 
 
+def is_pty(path) -> bool:
+    """True when ``path`` (a link such as socat's ``link=``) leads to a pseudo-terminal."""
+    return os.path.realpath(path).startswith("/dev/pts/")
+
+
 class RtuServer:
     """Serves ``station`` as Modbus RTU on the serial device ``device_path`` (see the module docstring).
 
     Serial settings default to the station variant's (``variant.baudrate``/``parity``/``stopbits``,
-    8 data bits). The request log names the client as ``device_path``: on a bus there is no peer address.
+    8 data bits); ``line_parity`` is what the device really got. The request log names the client as
+    ``device_path``: on a bus there is no peer address.
     """
 
     def __init__(self, station, device_path: str, *, baudrate: int | None = None, parity: str | None = None,
@@ -121,6 +130,7 @@ class RtuServer:
             raise ValueError("parity must be N, E or O")
         if self.stopbits not in (1, 2):
             raise ValueError("stopbits must be 1 or 2")
+        self.line_parity = self.parity  #: parity really set on the device ("N" on a pty that refuses parity)
         self.silence = silence_seconds(self.baudrate)
         self.crc_errors = 0  #: frames discarded for a bad CRC
         self.discarded = 0  #: bursts discarded because they never formed a frame
@@ -140,15 +150,34 @@ class RtuServer:
     # ------------------------------------------------------------ lifecycle
     def open(self, loop) -> RtuServer:
         """Open the device (non-blocking) and start serving on ``loop``; call on the loop's thread."""
-        import serial  # pyserial, installed with pymodbus[serial]
-
-        self._serial = serial.Serial(self.device_path, baudrate=self.baudrate, bytesize=8, parity=self.parity,
-                                     stopbits=self.stopbits, timeout=0, write_timeout=0)
+        self._serial = self._open_serial()
         self._fd = self._serial.fileno()
         os.set_blocking(self._fd, False)
         self._loop = loop
         loop.add_reader(self._fd, self._readable)
         return self
+
+    def _open_serial(self):
+        import termios
+
+        import serial  # pyserial, installed with pymodbus[serial]
+
+        def attempt(parity):
+            return serial.Serial(self.device_path, baudrate=self.baudrate, bytesize=8, parity=parity,
+                                 stopbits=self.stopbits, timeout=0, write_timeout=0)
+
+        try:
+            return attempt(self.parity)
+        except (termios.error, OSError, serial.SerialException):
+            # A pty has no wire and so no parity bit; recent Linux kernels reject a tcsetattr whose only
+            # change is turning parity on (EINVAL), e.g. when the line is reopened at the same speed.
+            # The bytes are the same either way, so serve the pty without parity rather than not at all.
+            if self.parity == "N" or not is_pty(self.device_path):
+                raise
+        log.warning("RTU %s: this pty does not take parity %s; serving it as 8N%d (a pty has no parity bit)",
+                    self.device_path, self.parity, self.stopbits)
+        self.line_parity = "N"
+        return attempt("N")
 
     def close(self) -> None:
         """Stop serving and close the device (idempotent)."""
