@@ -20,8 +20,15 @@ from pymodbus.pdu import ExceptionResponse
 __all__ = [
     "AsyncModbusSerialClient", "AsyncModbusTcpClient", "ConnectionException", "ExceptionResponse",
     "ModbusException", "ModbusIOException", "ModbusSerialClient", "ModbusTcpClient", "client_from_url",
-    "parse_url", "serve_static",
+    "parse_url", "quiet", "serve_static",
 ]
+
+
+def quiet() -> None:
+    """Silence pymodbus' own error logging (timeouts are reported as tag quality instead)."""
+    import logging
+
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
 def parse_url(url: str) -> dict:

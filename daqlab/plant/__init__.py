@@ -10,6 +10,7 @@ from daqlab.plant.devices import DEVICE_CLASSES, ModbusError, Point
 from daqlab.plant.faults import MODES as FAULT_MODES
 from daqlab.plant.reqlog import LogEntry
 from daqlab.plant.runner import Plant, run
+from daqlab.plant.tags import station_tags, tag_table
 from daqlab.plant.variants import StationVariant
 
-__all__ = ["DEVICE_CLASSES", "FAULT_MODES", "LogEntry", "ModbusError", "Plant", "Point", "StationVariant", "run"]
+__all__ = ["DEVICE_CLASSES", "FAULT_MODES", "LogEntry", "ModbusError", "Plant", "Point", "StationVariant", "run", "station_tags", "tag_table"]

@@ -214,6 +214,12 @@ class Plant:
             return dict(st.device(device).current_values())
         return self.call(_snap)
 
+    def tags(self, station: int, devices=None) -> list:
+        """Tag table of a station (every point, named ``device.point``), ready for daqlab.acquisition."""
+        from daqlab.plant.tags import station_tags
+
+        return station_tags(self.station(station), devices)
+
     def datasheet(self, station: int) -> str:
         from daqlab.plant.datasheet import datasheet
 
