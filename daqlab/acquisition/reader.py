@@ -125,6 +125,33 @@ class _Base:
         self._split[_req_key(req)] = runs
         return runs
 
+    def _scan(self, tags):
+        """One scan as a generator (no I/O): yields requests, receives their replies, returns the Sample.
+
+        A reply is the list of registers/bits, or ``("exception", code)`` / ``("timeout", detail)``.
+        Both readers drive it, the sync one with blocking calls, the async one with awaits.
+        """
+        tags = list(tags)
+        t0, stamp = time.time(), pd.Timestamp.now()
+        values, quality, errors = {}, {}, {}
+        sent = 0
+        queue = list(self.plan(tags))
+        while queue:
+            req = queue.pop(0)
+            reply = yield req
+            sent += 1
+            if isinstance(reply, tuple):
+                kind, detail = reply
+                if kind == "exception" and detail == 2 and len(req.tags) > 1:
+                    queue[:0] = self._refused(req)
+                    continue
+                q = TIMEOUT if kind == "timeout" else exception_quality(detail)
+                _mark(req, q, str(detail), values, quality, errors)
+            else:
+                _decode_into(req, reply, values, quality, errors)
+        order = [t.name for t in tags]
+        return Sample(stamp, {n: values[n] for n in order}, {n: quality[n] for n in order}, sent, t0, errors)
+
     @staticmethod
     def _words(req, rr):
         return rr.bits[: req.count] if req.area in BIT_AREAS else rr.registers
@@ -178,26 +205,13 @@ class Reader(_Base):
 
     def read(self, tags) -> Sample:
         """One scan of ``tags``: values and quality per tag; never raises for a bad tag."""
-        tags = list(tags)
-        t0, stamp = time.time(), pd.Timestamp.now()
-        values, quality, errors = {}, {}, {}
-        sent = 0
-        queue = list(self.plan(tags))
-        while queue:
-            req = queue.pop(0)
-            reply = self._execute(req)
-            sent += 1
-            if isinstance(reply, tuple):
-                kind, detail = reply
-                if kind == "exception" and detail == 2 and len(req.tags) > 1:
-                    queue[:0] = self._refused(req)
-                    continue
-                q = TIMEOUT if kind == "timeout" else exception_quality(detail)
-                _mark(req, q, str(detail), values, quality, errors)
-            else:
-                _decode_into(req, reply, values, quality, errors)
-        order = [t.name for t in tags]
-        return Sample(stamp, {n: values[n] for n in order}, {n: quality[n] for n in order}, sent, t0, errors)
+        scan = self._scan(tags)
+        reply = None
+        try:
+            while True:
+                reply = self._execute(scan.send(reply))
+        except StopIteration as done:
+            return done.value
 
     def poll(self, tags, period: float, *, duration: float | None = None, count: int | None = None,
              progress: bool = True, to=None) -> pd.DataFrame:
@@ -290,26 +304,14 @@ class AsyncReader(_Base):
         return self._words(req, rr)
 
     async def read(self, tags) -> Sample:
-        tags = list(tags)
-        t0, stamp = time.time(), pd.Timestamp.now()
-        values, quality, errors = {}, {}, {}
-        sent = 0
-        queue = list(self.plan(tags))
-        while queue:
-            req = queue.pop(0)
-            reply = await self._execute(req)
-            sent += 1
-            if isinstance(reply, tuple):
-                kind, detail = reply
-                if kind == "exception" and detail == 2 and len(req.tags) > 1:
-                    queue[:0] = self._refused(req)
-                    continue
-                _mark(req, TIMEOUT if kind == "timeout" else exception_quality(detail), str(detail),
-                      values, quality, errors)
-            else:
-                _decode_into(req, reply, values, quality, errors)
-        order = [t.name for t in tags]
-        return Sample(stamp, {n: values[n] for n in order}, {n: quality[n] for n in order}, sent, t0, errors)
+        """One scan of ``tags`` (see Reader.read)."""
+        scan = self._scan(tags)
+        reply = None
+        try:
+            while True:
+                reply = await self._execute(scan.send(reply))
+        except StopIteration as done:
+            return done.value
 
     async def poll(self, tags, period: float, *, duration: float | None = None, count: int | None = None,
                    progress: bool = False, to=None) -> pd.DataFrame:
