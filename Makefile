@@ -36,6 +36,7 @@ test: $(STAMP) sysdeps
 
 bench: $(STAMP)
 	$(PY) bench/plant.py
+	$(PY) bench/acquisition.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check daqlab tests bench

@@ -9,3 +9,7 @@ c.CourseDirectory.root = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 c.Execute.timeout = 60
 # Kill kernels at once: a graceful shutdown stalls ~3.5 s in one kernel out of 10-20 (see stack.md).
 c.Execute.shutdown_kernel = "immediate"
+
+# What a released solution region becomes. No `raise NotImplementedError()`: a trainee's answer cells
+# must run as they are (the theory paper's answer template sits above this stub).
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE · 在此作答"}

@@ -28,29 +28,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import math
 import os
-import platform
 import pstats
-import select
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
-import threading
 import time
+from pathlib import Path
 
-HOST = "127.0.0.1"
+if str(Path(__file__).parent) not in sys.path:  # run as a script or imported: find bench/_common.py
+    sys.path.insert(0, str(Path(__file__).parent))
+from _common import (  # noqa: E402
+    HOST,
+    ChildServer,
+    Latencies,
+    fmt,
+    log,
+    markdown_table,
+    platform_summary,
+    ratio,
+    report_ready,
+    stdin_closed,
+)
+
 UNIT = 1  #: PLC unit id, the same on every station variant
 HOLDING = (3, 0x10, 10)  #: FC 03, address 0x10, 10 registers: the request compared on both servers
 INPUT = (4, 0, 8)  #: FC 04, input registers 0..7: the second request of a classroom poll
 SEED = 2024  #: plant seed (station variants)
 MAX_REQUESTS = 5_000_000  #: hard cap on requests in any one measurement
 IO_TIMEOUT = 3.0  #: seconds a client waits for a reply before counting the run as failed
-START_TIMEOUT = 30.0  #: seconds a server child may take to report ready
 WARMUP_S = 0.3  #: seconds of requests before measuring (connections, caches, CPU clock)
 
 GOAL_RATIO, AIM_RATIO, GOAL_P99_MS = 0.9, 1.0, 10.0
@@ -64,8 +71,6 @@ def serve(kind: str, stations: int, profile_out: str | None) -> int:
     """Child mode: start the server, print ``READY [ports]``, serve until stdin closes."""
 
     async def amain() -> None:
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
         if kind == "static":
             from daqlab.modbus import serve_static
 
@@ -77,15 +82,8 @@ def serve(kind: str, stations: int, profile_out: str | None) -> int:
 
             plant = await Plant(stations, base_port=0, seed=SEED).astart()
             ports = [plant.port(k) for k in range(1, stations + 1)]
-        print("READY " + json.dumps(ports), flush=True)
-
-        def wait_eof() -> None:  # the parent closes our stdin (or dies): stop
-            with contextlib.suppress(Exception):
-                sys.stdin.read()
-            loop.call_soon_threadsafe(stop.set)
-
-        threading.Thread(target=wait_eof, daemon=True).start()
-        await stop.wait()
+        report_ready(ports)
+        await stdin_closed()
         if kind == "static":
             await server.shutdown()
         else:
@@ -110,96 +108,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
+class Server(ChildServer):
     """A server child process: ``with Server("plant", 60) as srv: srv.ports``."""
 
     def __init__(self, kind: str, stations: int = 1, profile_out: str | None = None):
-        self.kind, self.stations, self.profile_out = kind, stations, profile_out
-        self.ports: list[int] = []
-        self.proc: subprocess.Popen | None = None
-        self._err = None
-
-    def __enter__(self) -> Server:
-        cmd = [sys.executable, os.path.abspath(__file__), "--serve", self.kind, "--stations", str(self.stations)]
-        if self.profile_out:
-            cmd += ["--profile-out", self.profile_out]
-        self._err = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child can never block
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
-                                     text=True)
-        try:
-            ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT)
-            line = self.proc.stdout.readline() if ready else ""
-            if not line.startswith("READY "):
-                raise RuntimeError(f"{self.kind} server did not start: {line!r} {self.stderr()}")
-            self.ports = json.loads(line[6:])
-            for port in self.ports:
-                wait_port(port)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def stderr(self) -> str:
-        self._err.seek(0)
-        return self._err.read().decode(errors="replace")[-2000:]
-
-    def __exit__(self, *exc) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        with contextlib.suppress(OSError):
-            proc.stdin.close()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        proc.stdout.close()
-        self._err.close()
-        self.proc = None
-
-
-def wait_port(port: int, timeout: float = 10.0) -> None:
-    """Return once ``port`` accepts a TCP connection."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((HOST, port), timeout=1.0):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"port {port} does not accept connections") from None
-            time.sleep(0.02)
+        args = ["--serve", kind, "--stations", str(stations)]
+        if profile_out:
+            args += ["--profile-out", profile_out]
+        super().__init__(__file__, args, name=kind)
 
 
 # ------------------------------------------------------------------------------ results
-class Run:
-    """Latencies (ns) and counts of one measurement, possibly merged over rounds."""
+class Run(Latencies):
+    """Latencies (ns) of the successful requests and counts of one measurement, possibly merged over rounds."""
 
     def __init__(self) -> None:
-        self.lat: list[int] = []  #: latency of every successful request, ns
+        super().__init__()
         self.errors = 0  #: exception replies, wrong replies
-        self.elapsed_ns = 0  #: measured wall time
-        self._sorted: list[int] = []
 
     def merge(self, other: Run) -> Run:
-        self.lat += other.lat
+        super().merge(other)
         self.errors += other.errors
-        self.elapsed_ns += other.elapsed_ns
         return self
-
-    @property
-    def rate(self) -> float:
-        return len(self.lat) / (self.elapsed_ns / 1e9) if self.elapsed_ns else 0.0
-
-    def pct(self, q: float) -> float:
-        """Nearest-rank percentile in ns (q in 0..1; 1 = max)."""
-        if not self.lat:
-            return math.nan
-        if len(self._sorted) != len(self.lat):
-            self._sorted = sorted(self.lat)
-        s = self._sorted
-        return float(s[max(0, min(len(s), math.ceil(q * len(s))) - 1)])
 
 
 def frame(tid: int, fc: int, address: int, count: int, unit: int = UNIT) -> bytes:
@@ -345,16 +275,6 @@ async def classroom(ports: list[int], rate_hz: float, seconds: float, progress) 
 
 
 # ------------------------------------------------------------------------------- report
-def fmt(x: float, digits: int = 0) -> str:
-    if math.isnan(x):
-        return "—"
-    return f"{x:,.{digits}f}"
-
-
-def ratio(num: float, den: float) -> str:
-    return f"{num / den:.2f}×" if den and not math.isnan(num) and not math.isnan(den) else "—"
-
-
 def table(res: dict, args, cls: Run, late: dict) -> str:
     b1, p1, bn, pn = res["bare_sync"], res["plant_sync"], res["bare_raw"], res["plant_raw"]
     n = args.clients
@@ -380,16 +300,11 @@ def table(res: dict, args, cls: Run, late: dict) -> str:
          f"{cls.errors} / {late['late_polls']}", ""),
     ]
     head = ("Measurement", "bare pymodbus", "plant (1 station)", "ratio (>1: plant better)")
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "--:", "--:", "--:"]) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_table(head, rows)
 
 
 def conditions(args) -> str:
-    import pymodbus
-
-    return (f"Python {platform.python_version()}, pymodbus {pymodbus.__version__}, {os.cpu_count()} CPU(s), "
-            f"{platform.system()} {platform.release()}; servers in child processes, clients here; "
+    return (f"{platform_summary()}; servers in child processes, clients here; "
             f"{args.seconds:g} s per measurement ({args.rounds} alternating round(s), {WARMUP_S:g} s warm-up), "
             f"request FC 03 unit {UNIT} holding 0x{HOLDING[1]:X} × {HOLDING[2]}; classroom {args.classroom_seconds:g} s, "
             f"each poll = FC 03 (holding 0x{HOLDING[1]:X} × {HOLDING[2]}) + FC 04 (input {INPUT[1]} × {INPUT[2]}), "
@@ -409,10 +324,6 @@ def verdict(res: dict, cls: Run) -> str:
 
 
 # --------------------------------------------------------------------------------- main
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def compare(args) -> int:
     from tqdm import tqdm
 
@@ -466,12 +377,12 @@ def profile(args) -> int:
         f"(cProfile slows the server: compare rates only without --profile)")
     print(f"\nPlant child under cProfile: {served:,} requests served (warm-up included); "
           f"µs/request = profiled time / requests served.\n")
-    print("| function | calls | own µs/request | cumulative µs/request |")
-    print("|---|--:|--:|--:|")
-    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:args.top]
-    for (path, line, name), (_cc, nc, tt, ct, _callers) in rows:
+    top = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:args.top]
+    rows = []
+    for (path, line, name), (_cc, nc, tt, ct, _callers) in top:
         where = f"{os.path.basename(path)}:{line}({name})" if line else name
-        print(f"| `{where}` | {nc:,} | {tt / served * 1e6:.2f} | {ct / served * 1e6:.2f} |")
+        rows.append((f"`{where}`", f"{nc:,}", f"{tt / served * 1e6:.2f}", f"{ct / served * 1e6:.2f}"))
+    print(markdown_table(("function", "calls", "own µs/request", "cumulative µs/request"), rows))
     idle = sum(v[2] for (_p, _l, name), v in stats.stats.items() if "'poll' of 'select" in name)
     total = sum(v[2] for v in stats.stats.values()) - idle
     print(f"\nBusy time in the child (idle epoll.poll excluded): {total / served * 1e6:.1f} µs/request "

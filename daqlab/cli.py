@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
                                 description="DAQ Lab: industrial data-acquisition courseware (工业互联网技术·数据采集).",
                                 epilog="Examples:\n  daqlab lab                       # plant + JupyterLab with the lessons\n"
                                        "  daqlab plant serve --stations 30 # a classroom plant\n"
-                                       "  daqlab plant datasheet --station 3")
+                                       "  daqlab plant datasheet --station 3\n"
+                                       "  daqlab exam build && daqlab course generate")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     lab = sub.add_parser("lab", formatter_class=fmt, help="start the plant and JupyterLab on the lessons",
@@ -94,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--limit", type=int, default=20, help="entries (default 20)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")
+    from daqlab import cli_exam
+
+    cli_exam.add_parsers(sub, fmt)
     return p
 
 
@@ -103,6 +107,10 @@ def main(argv=None) -> int:
         from daqlab.lab import run_lab
 
         return run_lab(args)
+    if args.command in ("exam", "course"):
+        from daqlab import cli_exam
+
+        return cli_exam.run(args)
     return PLANT_ACTIONS[args.plant_command](args)
 
 

@@ -1,0 +1,136 @@
+"""`daqlab exam ...` and `daqlab course generate`: sub-commands registered by daqlab.cli."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from daqlab import paths
+
+
+def add_parsers(sub, fmt) -> None:
+    exam = sub.add_parser("exam", formatter_class=fmt, help="theory exam: item bank, papers, notebooks",
+                          description="The theory exam: validate the bilingual item bank, build nbgrader source "
+                                      "notebooks from the blueprints, preview a trainee's paper.",
+                          epilog="Examples:\n  daqlab exam check-bank\n  daqlab exam build\n"
+                                 "  daqlab exam paper --assignment theory-contest --student alice")
+    esub = exam.add_subparsers(dest="exam_command", required=True, metavar="ACTION")
+    chk = esub.add_parser("check-bank", formatter_class=fmt, help="validate the item bank and print its counts",
+                          description="Validate every item (schema, keys, languages, duplicates) and print counts "
+                                      "per area and type.", epilog="Example:\n  daqlab exam check-bank --bank source/exam/bank")
+    chk.add_argument("--bank", default=str(paths.source() / "exam" / "bank"), help="bank folder (default source/exam/bank)")
+    b = esub.add_parser("build", formatter_class=fmt, help="write nbgrader source notebooks for the exam blueprints",
+                        description="Write source/<blueprint>/<blueprint>.ipynb for the contest paper and the 14 "
+                                    "practice papers, and refresh the trainee-side copy of the bank (no keys). "
+                                    "Then run `daqlab course generate` to make release/.",
+                        epilog="Examples:\n  daqlab exam build\n  daqlab exam build --only theory-contest")
+    b.add_argument("--bank", default=str(paths.source() / "exam" / "bank"), help="bank folder")
+    b.add_argument("--source", default=str(paths.source()), help="nbgrader source/ folder")
+    b.add_argument("--only", action="append", default=None, metavar="NAME", help="only this blueprint (repeatable)")
+    pp = esub.add_parser("paper", formatter_class=fmt, help="print a trainee's paper (and, with --key, its key)",
+                         description="Print the paper a trainee gets for an assignment, as the grader rebuilds it.",
+                         epilog="Example:\n  daqlab exam paper --assignment theory-practice-modbus --student alice --key")
+    pp.add_argument("--assignment", required=True, help="exam assignment id, e.g. theory-contest")
+    pp.add_argument("--student", required=True, help="student id")
+    pp.add_argument("--course", default="daqlab", help="course id (default daqlab)")
+    pp.add_argument("--key", action="store_true", help="also print the key (reads the instructor-side bank)")
+    pp.add_argument("--bank", default=str(paths.source() / "exam" / "bank"), help="bank folder for --key")
+
+    course = sub.add_parser("course", formatter_class=fmt, help="instructor pipeline over nbgrader",
+                            description="Instructor pipeline over nbgrader on this course folder.",
+                            epilog="Example:\n  daqlab course generate theory-contest")
+    csub = course.add_subparsers(dest="course_command", required=True, metavar="ACTION")
+    g = csub.add_parser("generate", formatter_class=fmt, help="source/ -> release/ with nbgrader generate_assignment",
+                        description="Generate release/ from source/ with nbgrader (never edit release/ by hand).",
+                        epilog="Examples:\n  daqlab course generate            # every assignment\n"
+                               "  daqlab course generate theory-contest")
+    g.add_argument("assignments", nargs="*", help="assignment ids (default: all under source/)")
+    g.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
+    gr = csub.add_parser("grade", formatter_class=fmt, help="autograde the submissions of an assignment",
+                         description="Autograde submitted/<student>/<ASSIGNMENT> with nbgrader; each kernel gets the "
+                                     "submission's student id and the instructor-side exam bank in its environment.",
+                         epilog="Example:\n  daqlab course grade theory-contest")
+    gr.add_argument("assignment", help="assignment id")
+    gr.add_argument("--student", action="append", default=None, help="only this student (repeatable)")
+    gr.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
+
+
+def run(args) -> int:
+    if args.command == "exam":
+        return {"check-bank": _check_bank, "build": _build, "paper": _paper}[args.exam_command](args)
+    return {"generate": _generate, "grade": _grade}[args.course_command](args)
+
+
+def _check_bank(args) -> int:
+    from collections import Counter
+
+    from daqlab.exam.bank import AREAS, BankError, load_bank
+
+    try:
+        items = load_bank(args.bank)
+    except BankError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    counts = Counter((i.area, i.type) for i in items.values())
+    print(f"{len(items)} items OK")
+    print(f"{'area':<16}{'single':>8}{'multiple':>10}{'true/false':>12}{'total':>8}")
+    for area in AREAS:
+        row = [counts[(area, t)] for t in ("single", "multiple", "truefalse")]
+        print(f"{area:<16}{row[0]:>8}{row[1]:>10}{row[2]:>12}{sum(row):>8}")
+    return 0
+
+
+def _build(args) -> int:
+    from daqlab.exam.build import build
+
+    for path in build(args.bank, args.source, args.only):
+        print(f"wrote {path}")
+    print("next: daqlab course generate   (source/ -> release/)")
+    return 0
+
+
+def _paper(args) -> int:
+    from daqlab.exam.bank import load_bank, load_public
+    from daqlab.exam.blueprint import for_assignment
+    from daqlab.exam.paper import draw
+    from daqlab.exam.score import shown_key
+
+    public = load_public()
+    paper = draw(public, for_assignment(args.assignment), course=args.course, assignment=args.assignment,
+                 student=args.student)
+    bank = load_bank(args.bank) if args.key else None
+    for pi in paper.items:
+        item = public[pi.item_id]
+        key = f"   key: {shown_key(pi, bank[pi.item_id])}" if bank else ""
+        print(f"{pi.number:>3}. [{pi.item_id} {pi.type} {pi.points:g}] {item['stem']['zh']} / {item['stem']['en']}{key}")
+        for shown, letter in zip(pi.shown_letters, pi.order, strict=False):
+            print(f"       {shown}. {item['options'][letter]['en']}")
+    return 0
+
+
+def _generate(args) -> int:
+    from daqlab.course.generate import generate_all
+
+    course = Path(args.course)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    print("generating release/ with nbgrader ...", flush=True)
+    results = generate_all(course, args.assignments or None)
+    failed = [n for n, r in results.items() if not r.ok]
+    for name, r in results.items():
+        print(f"{'ok    ' if r.ok else 'FAILED'} {name} ({r.seconds:.1f} s)")
+        if not r.ok:
+            print(r.output[-3000:], file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _grade(args) -> int:
+    from daqlab.course.grade import grade
+
+    outcomes = grade(Path(args.course), args.assignment, args.student)
+    if not outcomes:
+        print(f"no submissions of {args.assignment} under {args.course}/submitted/")
+        return 1
+    for o in outcomes:
+        print(f"{o.status:<7} {o.student:<20} {o.seconds:5.1f} s  {o.reason}")
+    return 0 if all(o.status == "graded" for o in outcomes) else 1

@@ -1,0 +1,1 @@
+"""Instructor pipeline over nbgrader: generate, release, collect, grade, feedback, export."""
