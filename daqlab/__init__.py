@@ -6,7 +6,7 @@ Public entry points:
 - ``daqlab.my_station()``: the station this kernel should talk to (from its environment).
 """
 
-from daqlab.station import StationInfo, my_station
+from daqlab.station import StationInfo, my_datasheet, my_station
 
-__all__ = ["StationInfo", "my_station", "__version__"]
+__all__ = ["StationInfo", "my_datasheet", "my_station", "__version__"]
 __version__ = "0.1.0"

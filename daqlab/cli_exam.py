@@ -48,18 +48,56 @@ def add_parsers(sub, fmt) -> None:
     g.add_argument("assignments", nargs="*", help="assignment ids (default: all under source/)")
     g.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
     gr = csub.add_parser("grade", formatter_class=fmt, help="autograde the submissions of an assignment",
-                         description="Autograde submitted/<student>/<ASSIGNMENT> with nbgrader; each kernel gets the "
-                                     "submission's student id and the instructor-side exam bank in its environment.",
-                         epilog="Example:\n  daqlab course grade theory-contest")
+                         description="Autograde submitted/<student>/<ASSIGNMENT> in parallel. Practical assignments "
+                                     "run against a plant started for grading (each trainee's station from the "
+                                     "roster, reset to the assignment's scenario). Crashing, looping, memory-hungry "
+                                     "or tampered submissions are graded as far as possible and recorded with a "
+                                     "status and reason (grading/status.json); nothing is dropped.",
+                         epilog="Examples:\n  daqlab course grade practical-1-identify\n"
+                                "  daqlab course grade theory-contest --workers 4 --timeout 30")
     gr.add_argument("assignment", help="assignment id")
     gr.add_argument("--student", action="append", default=None, help="only this student (repeatable)")
     gr.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
+    gr.add_argument("--roster", default=str(paths.grader() / "roster.csv"), help="roster CSV (student_id,name,station)")
+    gr.add_argument("--workers", type=int, default=None, help="parallel graders (default: CPU cores)")
+    gr.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    gr.add_argument("--memory-mb", type=int, default=3072, help="memory limit per kernel in MB (default 3072)")
+    gr.add_argument("--seed", type=int, default=int(os.environ.get("DAQLAB_SEED", "0")), help="plant seed (default 0)")
+    gr.add_argument("--salt", default=os.environ.get("DAQLAB_SCENARIO_SALT", ""),
+                    help="scenario salt (default $DAQLAB_SCENARIO_SALT): keep it secret from trainees")
+
+    def exch(name, help_, example):
+        c = csub.add_parser(name, formatter_class=fmt, help=help_, description=help_ + " (nbgrader exchange).",
+                            epilog="Example:\n  " + example)
+        c.add_argument("assignment", help="assignment id")
+        c.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
+        c.add_argument("--exchange", default=None, help="exchange root (default: nbgrader's configured one)")
+        return c
+
+    exch("release", "release an assignment to the trainees", "daqlab course release practical-1-identify")
+    exch("collect", "collect the latest submissions", "daqlab course collect practical-1-identify")
+    fb = exch("feedback", "generate feedback and return it to the trainees", "daqlab course feedback theory-contest")
+    fb.add_argument("--no-release", action="store_true", help="only generate feedback/ (no exchange)")
+    ex = csub.add_parser("export", formatter_class=fmt, help="export grades with their grading status (CSV)",
+                         description="Write one row per trainee and assignment: score, max score, status "
+                                     "(graded / graded with errors / not gradable / not submitted) and reason.",
+                         epilog="Example:\n  daqlab course export --out grades.csv")
+    ex.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
+    ex.add_argument("--roster", default=str(paths.grader() / "roster.csv"), help="roster CSV for names and stations")
+    ex.add_argument("--out", default="grades.csv", help="CSV to write (default grades.csv)")
+    ro = csub.add_parser("roster", formatter_class=fmt, help="check a roster and add its trainees to the gradebook",
+                         description="Validate a roster CSV (student_id,name,station: unique ids and stations) and "
+                                     "add every trainee to nbgrader's gradebook.",
+                         epilog="Example:\n  daqlab course roster grader/roster.csv")
+    ro.add_argument("path", help="roster CSV")
+    ro.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
 
 
 def run(args) -> int:
     if args.command == "exam":
         return {"check-bank": _check_bank, "build": _build, "paper": _paper}[args.exam_command](args)
-    return {"generate": _generate, "grade": _grade}[args.course_command](args)
+    return {"generate": _generate, "grade": _grade, "release": _exchange, "collect": _exchange,
+            "feedback": _exchange, "export": _export, "roster": _roster}[args.course_command](args)
 
 
 def _check_bank(args) -> int:
@@ -124,13 +162,68 @@ def _generate(args) -> int:
     return 1 if failed else 0
 
 
-def _grade(args) -> int:
-    from daqlab.course.grade import grade
+def _load_roster(path):
+    from daqlab.course.roster import load_roster
 
-    outcomes = grade(Path(args.course), args.assignment, args.student)
+    return load_roster(path) if Path(path).exists() else {}
+
+
+def _grade(args) -> int:
+    from daqlab.course.grade import Settings, grade
+
+    s = Settings(timeout=args.timeout, memory_mb=args.memory_mb, seed=args.seed, salt=args.salt)
+    if args.workers:
+        s.workers = args.workers
+    outcomes = grade(Path(args.course), args.assignment, args.student, roster=_load_roster(args.roster), settings=s)
     if not outcomes:
         print(f"no submissions of {args.assignment} under {args.course}/submitted/")
         return 1
     for o in outcomes:
-        print(f"{o.status:<7} {o.student:<20} {o.seconds:5.1f} s  {o.reason}")
-    return 0 if all(o.status == "graded" for o in outcomes) else 1
+        score = "-" if o.score is None else f"{o.score:g}/{o.max_score:g}"
+        print(f"{o.student:<20} {score:>9}  {o.status:<19} {o.seconds:5.1f} s  {o.reason}")
+    counts = {k: sum(o.status == k for o in outcomes) for k in ("graded", "graded with errors", "not gradable")}
+    print(", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 0
+
+
+def _exchange(args) -> int:
+    from daqlab.course import exchange
+
+    course = Path(args.course)
+    if args.course_command == "feedback":
+        runs = exchange.feedback(course, args.assignment, args.exchange, release_to_exchange=not args.no_release)
+    else:
+        runs = [getattr(exchange, args.course_command)(course, args.assignment, args.exchange)]
+    for r in runs:
+        if not r.ok:
+            print(r.output[-3000:], file=sys.stderr)
+            return 1
+    print(f"{args.course_command} {args.assignment}: ok")
+    return 0
+
+
+def _export(args) -> int:
+    from daqlab.course.export import export
+
+    n = export(Path(args.course), Path(args.out), _load_roster(args.roster))
+    print(f"wrote {n} rows to {args.out}")
+    return 0
+
+
+def _roster(args) -> int:
+    from daqlab.course.roster import RosterError, load_roster
+
+    try:
+        roster = load_roster(args.path)
+    except RosterError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(args.course).resolve() / 'gradebook.db'}") as gb:
+        for t in roster.values():
+            first, _, last = t.name.partition(" ")
+            gb.update_or_create_student(t.student_id, first_name=first, last_name=last)
+    print(f"{len(roster)} trainees in the gradebook (stations {min(t.station for t in roster.values())}-"
+          f"{max(t.station for t in roster.values())})")
+    return 0

@@ -42,3 +42,13 @@ def my_station(environ: dict | None = None) -> StationInfo:
             "`daqlab.plant.run()` and use its endpoint."
         )
     return StationInfo(endpoint=endpoint, station=int(env.get("DAQLAB_STATION", "1")), seed=int(env.get("DAQLAB_SEED", "0")))
+
+
+def my_datasheet(environ: dict | None = None) -> str:
+    """The datasheet (Markdown) of this kernel's station, as documented for the bench."""
+    from daqlab.plant.datasheet import datasheet
+    from daqlab.plant.runner import Plant
+
+    info = my_station(environ)
+    plant = Plant(info.station, seed=info.seed, control=False)
+    return datasheet(plant.station(info.station), endpoint=info.endpoint)

@@ -5,7 +5,10 @@ Used by ``daqlab plant status|fault|log|advance`` and by dashboards. Bound to th
 ``X-DAQLab-Token`` header (so trainees on the same machine cannot flip faults).
 
     GET  /status                       plant time, stations, ports, active faults
-    GET  /log?station=3&limit=50       last served requests of a station
+    GET  /log?station=3&limit=50&since=T   served requests of a station (since wall time T)
+    GET  /station?station=3            documented vs served installation, faults, scenario
+    POST /reset   {"station": 3}                          (a fresh bench, empty log)
+    POST /scenario {"station": 3, "name": "troubleshoot"} (reset, then a drill; station "all" for every one)
     POST /fault   {"station": 3, "device": "meter", "mode": "offline", "value": true}
     POST /clear   {"station": 3, "device": "meter"}      (both optional)
     POST /advance {"seconds": 5}                          (frozen clock only)
@@ -65,8 +68,19 @@ def _route(plant, method, path, query, payload):
         return plant.status()
     if method == "GET" and path == "/log":
         station = int(query.get("station", 1))
-        limit = int(query.get("limit", 100))
-        return {"station": station, "entries": [e.to_dict() for e in plant.log(station, limit=limit)]}
+        limit = int(query.get("limit", 100)) or None
+        since = float(query["since"]) if "since" in query else None
+        return {"station": station, "entries": [e.to_dict() for e in plant.log(station, limit=limit, since=since)]}
+    if method == "GET" and path == "/station":
+        return plant.station_info(int(query.get("station", 1)))
+    if method == "POST" and path == "/reset":
+        plant.reset_station(int(payload["station"]))
+        return {"reset": int(payload["station"])}
+    if method == "POST" and path == "/scenario":
+        targets = list(plant.stations) if payload.get("station") == "all" else [int(payload["station"])]
+        for k in targets:
+            plant.apply_scenario(k, payload["name"])
+        return {"scenario": payload["name"], "stations": targets}
     if method == "POST" and path == "/fault":
         faults = plant.set_fault(int(payload["station"]), payload["device"], payload["mode"], payload.get("value", True))
         return {"station": int(payload["station"]), "device": payload["device"], "faults": faults}

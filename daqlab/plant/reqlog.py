@@ -63,6 +63,7 @@ class RequestLog:
 
     def clear(self) -> None:
         self._rows.clear()
+        self.total = 0
 
 
 class JsonlSink:

@@ -31,7 +31,7 @@ class Plant:
     def __init__(self, stations: int = 1, *, seed: int = 0, host: str = "127.0.0.1", base_port: int = 0,
                  speed: float = 1.0, frozen: bool = False, log_size: int = 100_000, log_path=None,
                  unknown_unit: str = "exception", textbook: bool = False, control: bool | None = None,
-                 control_token: str | None = None):
+                 control_token: str | None = None, scenario_salt: str = ""):
         if not 1 <= stations <= 500:
             raise ValueError("stations must be 1..500")
         self.n = stations
@@ -49,6 +49,7 @@ class Plant:
         self.ports: dict[int, int] = {}
         self.control_enabled = bool(base_port) if control is None else control
         self.control_token = control_token
+        self.scenario_salt = scenario_salt  # instructor-side: makes drill choices unguessable
         self.control_port: int | None = None
         self._servers: list = []
         self._connections: dict[int, set] = {}
@@ -192,6 +193,22 @@ class Plant:
                 st.sync()
             return t
         return self.call(_adv)
+
+    def reset_station(self, station: int) -> None:
+        """Start a station afresh: as documented, no faults, empty request log."""
+        self.call(self.station(station).reset)
+
+    def apply_scenario(self, station: int, name: str) -> dict:
+        """Reset a station and switch a drill scenario on (see daqlab.plant.scenarios)."""
+        from daqlab.plant import scenarios
+
+        st = self.station(station)
+        self.call(scenarios.apply, st, name, plant_seed=self.seed, salt=self.scenario_salt)
+        return self.station_info(station)
+
+    def station_info(self, station: int) -> dict:
+        """Documented vs served installation, faults, scenario (what grading oracles check against)."""
+        return self.call(self.station(station).info)
 
     def set_fault(self, station: int, device, mode: str, value=True) -> dict:
         """Switch a fault on a device of a station (see daqlab.plant.faults for the modes)."""

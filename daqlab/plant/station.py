@@ -24,15 +24,33 @@ class Station:
         if unknown_unit not in ("exception", "silent"):
             raise ValueError("unknown_unit must be 'exception' (0x0B) or 'silent' (no reply)")
         self.number = variant.station
-        self.variant = variant
+        self.documented = variant  # what the datasheet says
         self.clock = clock
         self.unknown_unit = unknown_unit
-        self.process = Process(variant.seed, reject_rate=variant.reject_rate)
-        self.faults: dict[str, DeviceFaults] = {}
-        self._fault_rng = random.Random(station_seed(plant_seed, variant.station, "faults"))
+        self._plant_seed = plant_seed
         self.log = RequestLog(variant.station, maxlen=log_size, sink=sink)
+        self.reset()
+
+    def reset(self, served: StationVariant | None = None, scenario: str = "") -> None:
+        """Start the bench afresh (new process, no faults, empty log), in place so open connections
+        keep working; ``served`` is the installation actually served when it differs from the datasheet."""
+        variant = served or self.documented
+        self.variant = variant
+        self.scenario = scenario
+        self.process = Process(variant.seed, reject_rate=variant.reject_rate)
+        self.process.advance_to(self.clock.now())
+        self.faults: dict[str, DeviceFaults] = {}
+        self._fault_rng = random.Random(station_seed(self._plant_seed, variant.station, "faults"))
         self.devices = {kind: cls(self, variant.units[kind]) for kind, cls in DEVICE_CLASSES.items()}
         self.units = {d.unit: d for d in self.devices.values()}
+        self.log.clear()
+
+    def info(self) -> dict:
+        """The documented and the served installation, faults and scenario (grading oracles read it)."""
+        from dataclasses import asdict
+
+        return {"station": self.number, "documented": asdict(self.documented), "served": asdict(self.variant),
+                "faults": self.describe_faults(), "scenario": self.scenario, "plant_time": self.process.t}
 
     # -------------------------------------------------------------- serving
     def sync(self) -> None:

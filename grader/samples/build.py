@@ -1,0 +1,92 @@
+"""Build the sample submissions in grader/samples/<assignment>/<sample>.ipynb from release/.
+
+Each sample is the released notebook with its answer cells filled the way a trainee would: a perfect
+answer, typical mistakes, and the submissions that break naive graders (an endless loop, a loop that
+ignores Ctrl-C, a kernel crash, a memory hog, edited or deleted test cells, a file that is not a notebook).
+expected.yaml beside this file holds the exact score and status each must get.
+
+    python grader/samples/build.py       # after changing an assignment and regenerating release/
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+P1 = "practical-1-identify"
+SERIAL = '''words = client.read_holding_registers(0x18, count=6, device_id=1).registers
+serial_number = b"".join(w.to_bytes(2, "big") for w in words).rstrip(b"\\0").decode().strip()
+fw = client.read_holding_registers(0x20, count=1, device_id=1).registers[0]
+firmware = f"V{fw // 100}.{fw % 100:02d}"
+print(serial_number, firmware)'''
+SCAN = '''units = []
+for u in range(1, 21):
+    rr = client.read_holding_registers(0, count=1, device_id=u)
+    if not (rr.isError() and getattr(rr, "exception_code", None) == 0x0B):
+        units.append(u)
+units'''
+TH = '''import re
+sheet = daqlab.my_datasheet()
+scale = float(re.search(r"`temperature` \\| INT16 \\|  \\| 1 \\| x([0-9.]+)", sheet).group(1))
+t_raw, h_raw = client.read_input_registers(1, count=2, device_id=2).registers
+temperature = (t_raw - 65536 if t_raw > 32767 else t_raw) * scale
+humidity = h_raw * scale
+print(temperature, humidity)'''
+
+SAMPLES = {
+    P1: {
+        "perfect": {"answer1": SERIAL, "answer2": SCAN, "answer3": TH},
+        # the datasheet's reference 40025 typed as a PDU address: one register too far
+        "off_by_one": {"answer1": SERIAL.replace("0x18", "25"), "answer2": SCAN, "answer3": TH},
+        "missing_scaling": {"answer1": SERIAL, "answer2": SCAN,
+                            "answer3": TH.replace(") * scale", ")").replace("h_raw * scale", "float(h_raw)")},
+        "fc03_instead_of_fc04": {"answer1": SERIAL, "answer2": SCAN,
+                                 "answer3": TH.replace("read_input_registers", "read_holding_registers")},
+        "endless_loop": {"answer1": SERIAL, "answer2": "units = []\nwhile True:\n    pass", "answer3": TH},
+        "loop_ignoring_ctrl_c": {"answer1": SERIAL, "answer3": TH, "answer2":
+                                 "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"},
+        "kernel_crash": {"answer1": SERIAL, "answer2": SCAN, "answer3": "import os\nos._exit(1)"},
+        "memory_hog": {"answer1": SERIAL, "answer2": SCAN, "answer3": "hog = bytearray(64 * 1024**3)\n" + TH},
+        "edited_tests": {"answer1": SERIAL, "answer2": SCAN, "answer3": TH,
+                         "@test-identify": "10  # full marks, surely", "@test-sensor": "6"},
+        "deleted_tests": {"answer1": SERIAL, "answer2": SCAN, "answer3": TH, "@test-sensor": None},
+    },
+}
+NOT_A_NOTEBOOK = {P1: "not_a_notebook"}
+
+
+def build() -> list[Path]:
+    out = []
+    for assignment, samples in SAMPLES.items():
+        release = json.loads((ROOT / "release" / assignment / f"{assignment}.ipynb").read_text("utf-8"))
+        folder = HERE / assignment
+        folder.mkdir(exist_ok=True)
+        for name, edits in samples.items():
+            nb = json.loads(json.dumps(release))
+            cells = []
+            for cell in nb["cells"]:
+                gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                if f"@{gid}" in edits:
+                    if edits[f"@{gid}"] is None:
+                        continue  # the trainee deleted this cell
+                    cell["source"] = edits[f"@{gid}"]
+                elif gid in edits:
+                    cell["source"] = edits[gid]
+                cells.append(cell)
+            nb["cells"] = cells
+            path = folder / f"{name}.ipynb"
+            path.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            out.append(path)
+        if assignment in NOT_A_NOTEBOOK:
+            path = folder / f"{NOT_A_NOTEBOOK[assignment]}.ipynb"
+            path.write_text("I saved my answers in Word, sorry · 我用 Word 保存了答案\n", encoding="utf-8")
+            out.append(path)
+    return out
+
+
+if __name__ == "__main__":
+    for p in build():
+        print(p.relative_to(ROOT))
