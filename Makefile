@@ -19,11 +19,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
+	@$(MAKE) -s sysdeps || echo "note: could not install the Debian extras (mbpoll, socat, CJK font); the lab runs without them"
 	$(VENV)/bin/daqlab lab
 
-# Debian packages the tests use: mbpoll (independent C Modbus client), socat (virtual serial pairs).
+# Debian packages: mbpoll (independent C Modbus client), socat (virtual serial pairs),
+# fonts-wqy-microhei (a small CJK font so Chinese plot titles render).
 sysdeps:
 	@missing=""; for c in mbpoll socat; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	fc-list 2>/dev/null | grep -qi "WenQuanYi" || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \

@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     lg = control("log", "print the last served requests of a station", "daqlab plant log --station 1 --limit 20")
     lg.add_argument("--station", type=int, default=1, help="station number (default 1)")
     lg.add_argument("--limit", type=int, default=20, help="entries (default 20)")
+    sc = control("scenario", "reset stations and switch a drill scenario on",
+                 "daqlab plant scenario troubleshoot --station all\n  daqlab plant scenario clean --station 3")
+    sc.add_argument("name", choices=("clean", "decode", "acquire", "troubleshoot", "final"),
+                    help="clean, decode, acquire, troubleshoot or final (see daqlab.plant.scenarios)")
+    sc.add_argument("--station", default="all", help="station number or 'all' (default all)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")
     from daqlab import cli_exam
@@ -225,6 +230,13 @@ def _log(args) -> int:
     return 0
 
 
+def _scenario(args) -> int:
+    station = args.station if args.station == "all" else int(args.station)
+    r = _control(args, "POST", "/scenario", {"station": station, "name": args.name})
+    print(f"scenario {r['scenario']} on station(s) {', '.join(map(str, r['stations']))}")
+    return 0
+
+
 def _advance(args) -> int:
     r = _control(args, "POST", "/advance", {"seconds": args.seconds})
     print(f"plant time {r['plant_time']:.1f} s")
@@ -232,7 +244,7 @@ def _advance(args) -> int:
 
 
 PLANT_ACTIONS = {"serve": _serve, "datasheet": _datasheet, "status": _status, "fault": _fault, "log": _log,
-                 "advance": _advance}
+                 "advance": _advance, "scenario": _scenario}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -72,6 +72,9 @@ def test_serve_then_drive_it_from_the_cli_and_stop_with_ctrl_c(tmp_path):
         c.close()
         out = daqlab("plant", "log", "--base-port", base, "--station", 2).stdout
         assert "FC 04 addr 1 count 1 ok [32767]" in out
+        assert "scenario troubleshoot on station(s) 1, 2" in daqlab("plant", "scenario", "troubleshoot",
+                                                                     "--base-port", base).stdout
+        assert "'drop': 30.0" in daqlab("plant", "status", "--base-port", base).stdout
         daqlab("plant", "fault", "--base-port", base, "--station", 2, "--clear")
         assert "-" in daqlab("plant", "status", "--base-port", base).stdout.splitlines()[2]
     finally:

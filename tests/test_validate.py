@@ -1,17 +1,30 @@
 """nbgrader's own Validator: every source notebook passes its tests, every released one fails them.
 
-The exam papers are built by one generator (daqlab.exam.build), so two of the fifteen stand for all.
+The exam papers come from one generator (daqlab.exam.build), so two of the fifteen stand for all;
+every practical assignment is validated against a plant started as the grader starts it. Notebooks
+are validated in temporary copies of their folders, so nothing is written into source/ or release/.
 """
 
-import os
+import json
+import shutil
 
 import pytest
 from nbgrader.validator import Validator
 
+from daqlab.course.generate import source_assignments
+from daqlab.plant import Plant
+
 from .course_helpers import ROOT
 
 EXAMS = ["theory-contest", "theory-practice-modbus"]
+PRACTICALS = [a for a in source_assignments(ROOT) if a.startswith("practical-")]
 pytestmark = pytest.mark.slow
+
+
+def validate_copy(kind: str, name: str, tmp_path, invert=False) -> dict:
+    folder = tmp_path / kind / name
+    shutil.copytree(ROOT / kind / name, folder)
+    return Validator(invert=invert).validate(str(folder / f"{name}.ipynb"))
 
 
 @pytest.fixture()
@@ -19,16 +32,26 @@ def instructor_env(monkeypatch):
     monkeypatch.setenv("DAQLAB_EXAM_BANK", str(ROOT / "source" / "exam" / "bank"))
     monkeypatch.setenv("DAQLAB_STUDENT_ID", "instructor")
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    monkeypatch.chdir(ROOT)
+    return monkeypatch
 
 
 @pytest.mark.parametrize("name", EXAMS)
-def test_source_passes_and_release_fails(name, instructor_env):
-    source = ROOT / "source" / name / f"{name}.ipynb"
-    release = ROOT / "release" / name / f"{name}.ipynb"
-    assert Validator().validate(str(source)) == {}, "the source solution must pass its own tests"
-    assert Validator(invert=True).validate(str(release)) == {}, "a blank release must fail every grade cell"
-    assert "passed" in Validator(invert=True).validate(str(source)), "the inverted check can tell them apart"
-    assert os.environ["DAQLAB_STUDENT_ID"] == "instructor"
-    leftovers = list((ROOT / "release" / name).iterdir()) + list((ROOT / "source" / name).iterdir())
-    assert sorted(p.name for p in leftovers) == [f"{name}.ipynb", f"{name}.ipynb"], "validation left files behind"
+def test_exam_source_passes_and_release_fails(name, instructor_env, tmp_path):
+    assert validate_copy("source", name, tmp_path) == {}, "the source solution must pass its own tests"
+    assert validate_copy("release", name, tmp_path, invert=True) == {}, "a blank release must fail every grade cell"
+    assert "passed" in validate_copy("source", name, tmp_path / "again", invert=True)
+
+
+@pytest.mark.parametrize("name", PRACTICALS)
+def test_practical_source_passes_and_release_fails(name, instructor_env, tmp_path):
+    scenario = json.loads((ROOT / "source" / name / f"{name}.ipynb").read_text("utf-8"))["metadata"]["daqlab"]["scenario"]
+    with Plant(3, seed=0, control=True, control_token="t") as plant:
+        for k, v in {**plant.environment(3), "DAQLAB_CONTROL_URL": f"http://127.0.0.1:{plant.control_port}",
+                     "DAQLAB_CONTROL_TOKEN": "t", "DAQLAB_ASSIGNMENT": name}.items():
+            instructor_env.setenv(k, v)
+        plant.apply_scenario(3, scenario)
+        assert validate_copy("source", name, tmp_path) == {}, "the reference solution must pass its own tests"
+        plant.apply_scenario(3, scenario)
+        assert validate_copy("release", name, tmp_path, invert=True) == {}, "the blank release must fail every test"
+    for kind in ("source", "release"):
+        assert sorted(p.name for p in (ROOT / kind / name).iterdir()) == [f"{name}.ipynb"], "nothing left behind"

@@ -219,8 +219,10 @@ def acquisition_kpis(ns: dict) -> float:
 
 
 def acquisition_figure(ns: dict) -> float:
+    """Practical 3, cell 3: ``fig`` has labelled axes and a horizontal line at the station's power threshold."""
     r = Report("Trend figure · 趋势图")
-    prm_threshold = for_station(0, 1)["power_threshold_w"]
+    ctx = context()
+    prm_threshold = for_station(ctx.seed, ctx.station)["power_threshold_w"]  # this station's, not station 1's
 
     def labelled():
         ax = _var(ns, "fig").axes[0]

@@ -21,8 +21,9 @@ class LogEntry:
     client: str  #: "host:port" of the client (or the serial device)
     unit: int  #: unit id of the request
     function: int  #: function code of the request (without the 0x80 bit)
-    address: int | None  #: 0-based PDU start address (None when the request did not parse)
-    count: int | None  #: registers or bits requested / written
+    address: int | None  #: 0-based PDU start address (None when the request did not parse;
+    #: for FC 43/14 the read-device-id code)
+    count: int | None  #: registers or bits requested / written (FC 43/14: objects returned)
     values: tuple | None  #: registers or bits served (reads) or written (writes)
     exception: int | None  #: exception code answered, if any
     status: str  #: "ok", "exception" or "no_reply"

@@ -61,7 +61,8 @@ class VFD(Device):
 
     def status_word(self) -> int:
         p = self.process
-        target = 0.0 if not p.run else (pm.JOG_HZ if p.jog else p.freq_cmd)
+        tripped = bool(p.vfd_fault) or p.estop  # a tripped drive holds 0 Hz: not "accelerating"
+        target = 0.0 if (tripped or not p.run) else (pm.JOG_HZ if p.jog else p.freq_cmd)
         bits = [p.out_freq > 0, p.jog and p.run, p.reverse, bool(p.vfd_fault),
                 p.run and abs(p.out_freq - target) < 0.01, p.out_freq < target - 0.01,
                 p.out_freq > target + 0.01, p.run]
