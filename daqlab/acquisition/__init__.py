@@ -8,8 +8,8 @@
 """
 
 from daqlab.acquisition.planner import Plan, ReadRequest, naive, plan
-from daqlab.acquisition.reader import AsyncReader, Reader, Sample, WriteError, write_frame
+from daqlab.acquisition.reader import AsyncReader, Reader, Sample, WriteError, quality_frame, write_frame
 from daqlab.acquisition.tags import Tag, TagError, TagTableError, load, load_csv, load_yaml, parse_neuron
 
 __all__ = ["AsyncReader", "Plan", "ReadRequest", "Reader", "Sample", "Tag", "TagError", "TagTableError", "WriteError",
-           "load", "load_csv", "load_yaml", "naive", "parse_neuron", "plan", "write_frame"]
+           "load", "load_csv", "load_yaml", "naive", "parse_neuron", "plan", "quality_frame", "write_frame"]

@@ -142,7 +142,8 @@ def decode(words: list[int], dtype: str, order: str = "ABCD", *, scale: float = 
     (raw,) = struct.unpack(">" + fmt, registers_to_bytes(words, order))
     if scale == 1.0 and not offset:
         return raw
-    return raw * scale + offset
+    # 529 * 0.1 is 52.900000000000006 in binary floating point: round away the representation noise
+    return round(raw * scale + offset, 10)
 
 
 def int_range(dtype: str) -> tuple[int, int]:

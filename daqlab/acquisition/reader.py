@@ -220,7 +220,8 @@ class Reader(_Base):
         Keeps its period without drift (scan i starts at start + i x period; a scan that is
         late by more than a period is skipped and counted in ``df.attrs["skipped"]``).
         Returns a DataFrame (DatetimeIndex, one column per tag); ``df.attrs`` holds ``units``,
-        ``quality`` (a DataFrame of the same shape) and ``requests``. ``to=`` writes CSV or Parquet.
+        ``quality`` (per-tag lists; :func:`quality_frame` gives it as a DataFrame of the same shape)
+        and ``requests``. ``to=`` writes CSV or Parquet.
         """
         n = _scan_count(period, duration, count)
         tags = list(tags)
@@ -405,13 +406,22 @@ def _frame(tags, samples, skipped, to) -> pd.DataFrame:
         if t.dtype not in ("STRING", "BOOL", "BIT") and t.area not in BIT_AREAS:
             df[t.name] = pd.to_numeric(df[t.name], errors="coerce")
     df.attrs["units"] = {t.name: t.eng_unit for t in tags}
-    df.attrs["quality"] = quality
+    # plain lists, not a DataFrame: attrs must compare and copy cheaply (pd.concat compares them)
+    df.attrs["quality"] = {c: list(quality[c]) for c in names}
     df.attrs["requests"] = sum(s.requests for s in samples)
     df.attrs["skipped"] = skipped
     df.attrs["epoch"] = [s.epoch for s in samples]
     if to is not None:
         write_frame(df, to)
     return df
+
+
+def quality_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The quality flags of a polled DataFrame, as a DataFrame of the same shape and index."""
+    q = df.attrs.get("quality")
+    if q is None:
+        raise ValueError("this DataFrame carries no quality flags (it did not come from Reader.poll)")
+    return pd.DataFrame(q, index=df.index)[list(q)]
 
 
 def write_frame(df: pd.DataFrame, path) -> None:

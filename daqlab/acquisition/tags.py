@@ -11,7 +11,8 @@ column          meaning
 name            tag name (column name in the DataFrame), required
 slave_id        Modbus unit id (1-255); ``unit_id`` is accepted too
 register        coil | discrete | holding | input (aliases: 0x/1x/3x/4x, hr, ir, 保持寄存器 ...)
-address         0-based PDU address **with** ``register``; or a manual reference (40001,
+address         0-based PDU address **with** ``register`` (decimal, or hex such as ``0x2103``); or a
+                manual reference (40001,
                 400001, 4x0001) or an EMQX Neuron address (``1!400001#BB``) that carries the
                 area itself; a 5/6-digit number that looks like a reference of the same area
                 (``holding`` + ``40001``) is rejected as ambiguous
@@ -198,6 +199,17 @@ def tag_from_row(row: dict, defaults: dict | None = None) -> Tag:
         for key in ("slave_id", "unit_id"):
             if key in row and int(row[key]) != fields["unit"]:
                 raise TagError(f"address {address} names slave {fields['unit']} but {key} says {row[key]}")
+    elif address.lower().startswith("0x"):
+        if "register" not in row:
+            raise TagError(f"hex address {address} needs the register column (hex addresses are 0-based PDU addresses)")
+        try:
+            fields.update(area=normalise_area(row["register"]), address=int(address, 16))
+        except ValueError:
+            raise TagError(f"address {address!r} is not a hex number") from None
+        unit = row.get("slave_id", row.get("unit_id"))
+        if unit is None:
+            raise TagError("missing slave_id (unit id)")
+        fields["unit"] = _int(unit, "slave_id")
     else:
         area = normalise_area(row["register"]) if "register" in row else None
         digits = address.replace("x", "").replace("X", "")

@@ -28,6 +28,7 @@ class Station:
         self.clock = clock
         self.unknown_unit = unknown_unit
         self._plant_seed = plant_seed
+        self.revision = 0  # bumped by writes and fault changes: invalidates every device's value cache
         self.log = RequestLog(variant.station, maxlen=log_size, sink=sink)
         self.reset()
 
@@ -43,6 +44,7 @@ class Station:
         self._fault_rng = random.Random(station_seed(self._plant_seed, variant.station, "faults"))
         self.devices = {kind: cls(self, variant.units[kind]) for kind, cls in DEVICE_CLASSES.items()}
         self.units = {d.unit: d for d in self.devices.values()}
+        self.revision += 1
         self.log.clear()
 
     def info(self) -> dict:
@@ -125,6 +127,7 @@ class Station:
         else:
             self.faults.pop(dev.kind, None)
         self.process.sensor_fault = any(x.broken for k, x in self.faults.items() if k in ("th", "ai"))
+        self.revision += 1
         return f.describe()
 
     def clear_faults(self, device=None) -> None:
@@ -133,6 +136,7 @@ class Station:
         else:
             self.faults.pop(self.device(device).kind, None)
         self.process.sensor_fault = any(x.broken for k, x in self.faults.items() if k in ("th", "ai"))
+        self.revision += 1
 
     def describe_faults(self) -> dict:
         return {kind: f.describe() for kind, f in self.faults.items()}

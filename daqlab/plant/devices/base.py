@@ -116,7 +116,9 @@ class Device:
 
     # -- Modbus semantics ----------------------------------------------------
     def current_values(self) -> dict:
-        step = self.process.step
+        # cached per model step and station revision: a write or a fault change anywhere on the
+        # station (the PLC's run coil moves the VFD) is visible on every device at once
+        step = (self.process.step, self.station.revision)
         if step != self._cache_step:
             self._cache_step = step
             self._values = self.values()
@@ -178,7 +180,7 @@ class Device:
             self.check(p, value)
         for p, value in updates:
             self.apply(p, value)
-        self._cache_step = -1
+        self.station.revision += 1
 
     def check(self, point: Point, value) -> None:
         """Device-specific validation beyond limits (raise ModbusError(3)); default accepts."""
