@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import daqlab.plant
-from daqlab.acquisition import AsyncReader, Reader, Tag, WriteError, plan
+from daqlab.acquisition import AsyncReader, Reader, Tag, WriteError, plan, quality_frame
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,10 @@ def test_poll_keeps_its_period_and_saves_csv_and_parquet(tmp_path):
     steps = df.index.to_series().diff().dropna().dt.total_seconds()
     assert abs(steps.mean() - 0.05) < 0.01
     assert df.attrs["units"]["th.temperature"] == "°C"
-    assert df.attrs["quality"].shape == df.shape and (df.attrs["quality"] == "good").all().all()
+    q = quality_frame(df)
+    assert q.shape == df.shape and (q == "good").all().all() and (q.index == df.index).all()
+    both = pd.concat([df, df])  # polled frames concatenate (attrs are plain data)
+    assert len(both) == 60
     back = pd.read_csv(tmp_path / "out" / "plc.csv", index_col="time", parse_dates=True)
     assert list(back.columns) == list(df.columns) and len(back) == 30
     assert len(pd.read_parquet(tmp_path / "x.parquet")) == len(df2) == 4

@@ -56,12 +56,14 @@ voltage,3,input,0,FLOAT32,CDAB,,,V,phase 1
 temperature,2,,30002,INT16,,0.1,,°C,SHT20
 energy,,,3!300073#BL,FLOAT32,,,,kWh,Neuron style
 speed,1,4x,4x0001,UINT16,,0.01,,Hz,4x notation
+freq,4,holding,0x2103,UINT16,,0.01,,Hz,hex PDU address
 run,1,coil,0,,,,,,coil defaults to BOOL
 """
 
 
 def test_csv_rows_convert_addresses_exactly_once():
-    v, t, e, s, r = load_csv(CSV)
+    v, t, e, s, f, r = load_csv(CSV)
+    assert (f.area, f.address) == ("holding", 0x2103)
     assert (v.unit, v.area, v.address, v.order, v.eng_unit) == (3, "input", 0, "CDAB", "V")
     assert (t.area, t.address, t.scale) == ("input", 1, 0.1)
     assert (e.unit, e.area, e.address, e.order) == (3, "input", 72, "CDAB")

@@ -70,3 +70,20 @@ def test_fc05_coils_and_momentary_reset(plant):
         assert c.read_coils(0, count=4, device_id=1).bits[:4] == [True, False, False, True]
     finally:
         c.close()
+
+
+def test_a_write_is_visible_on_other_devices_at_once(frozen_plant_free=None):
+    import daqlab.plant
+
+    from .conftest import connect as _connect
+
+    with daqlab.plant.run(stations=1, textbook=True, frozen=True) as plant:
+        c = _connect(plant)
+        try:
+            assert c.read_input_registers(5, count=1, device_id=1).registers == [0]  # PLC alarm word cached
+            assert not c.write_register(0x2002, 1, device_id=4).isError()           # VFD external fault
+            assert c.read_input_registers(5, count=1, device_id=1).registers == [4]  # same plant step
+            plant.set_fault(1, "th", "broken")
+            assert c.read_input_registers(5, count=1, device_id=1).registers == [4 | 32]
+        finally:
+            c.close()
