@@ -58,7 +58,41 @@ SAMPLES = {
 NOT_A_NOTEBOOK = {P1: "not_a_notebook"}
 
 
+def solutions(assignment: str) -> dict[str, str]:
+    """The reference solution of every answer cell of an assignment (source/, markers removed)."""
+    nb = json.loads((ROOT / "source" / assignment / f"{assignment}.ipynb").read_text("utf-8"))
+    out = {}
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            lines = "".join(cell["source"]).splitlines()
+            out[meta["grade_id"]] = "\n".join(x for x in lines if x.strip() not in ("### BEGIN SOLUTION",
+                                                                                     "### END SOLUTION"))
+    return out
+
+
+def _derived() -> None:
+    """Samples of practicals 2 and 3, derived from their reference solutions."""
+    p2, p3 = "practical-2-decode", "practical-3-acquire"
+    s2, s3 = solutions(p2), solutions(p3)
+    SAMPLES[p2] = {
+        "perfect": s2,
+        # the classic gateway mistake: the meter's words decoded in the other order
+        "wrong_word_order": {**s2, "answer1": s2["answer1"].replace(
+            'order = tags["meter.voltage_l1"].order',
+            'order = "CDAB" if tags["meter.voltage_l1"].order == "ABCD" else "ABCD"  # swapped by mistake')},
+    }
+    SAMPLES[p3] = {
+        "perfect": s3,
+        # polled into memory, never saved in the prescribed folder: the evidence is missing
+        "no_csv": {**s3, "answer1": s3["answer1"].replace(', to="results/station_log.csv"', ""),
+                   "answer2": s3["answer2"].replace(
+                       'log = pd.read_csv("results/station_log.csv", index_col=0, parse_dates=True)', "log = df")},
+    }
+
+
 def build() -> list[Path]:
+    _derived()
     out = []
     for assignment, samples in SAMPLES.items():
         release = json.loads((ROOT / "release" / assignment / f"{assignment}.ipynb").read_text("utf-8"))
