@@ -34,7 +34,7 @@ sysdeps:
 	fi
 
 test: $(STAMP) sysdeps
-	$(PY) -m ruff check daqlab tests bench
+	$(PY) -m ruff check daqlab tests bench grader
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/acquisition.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check daqlab tests bench
+	$(PY) -m ruff check daqlab tests bench grader
 
 clean:
 	rm -rf $(VENV) .pytest_cache build test-artifacts
