@@ -97,25 +97,32 @@ def _limit_memory(mb: int):
 
 
 class Worker:
-    """One nbgrader worker process (see daqlab.course.worker)."""
+    """One nbgrader worker process (see daqlab.course.worker). Spawning returns at once; ``ready()``
+    waits for nbgrader to be imported, so several workers start in parallel."""
 
     def __init__(self, course: Path, assignment: str, settings: Settings):
         self.args = (course, assignment, settings)
         self.proc = None
-        self.start()
+        self.spawn()
 
-    def start(self) -> None:
+    def spawn(self) -> None:
         course, assignment, s = self.args
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "daqlab.course.worker", str(course), assignment, str(s.timeout)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
             env=nbgrader_env(), preexec_fn=_limit_memory(s.memory_mb))
-        ready = self.proc.stdout.readline()
-        if not ready:
-            raise RuntimeError("a grading worker failed to start")
+        self._ready = False
+
+    def ready(self) -> Worker:
+        if not self._ready:
+            if not self.proc.stdout.readline():
+                raise RuntimeError("a grading worker failed to start")
+            self._ready = True
+        return self
 
     def run(self, student: str, env: dict, limit: float) -> dict:
         """Autograde one submission; kill and restart the worker if it overruns ``limit`` seconds."""
+        self.ready()
         self.proc.stdin.write(json.dumps({"student": student, "env": env}) + "\n")
         self.proc.stdin.flush()
         result: list = []
@@ -124,7 +131,7 @@ class Worker:
         reader.join(limit)
         if reader.is_alive() or not result or not result[0]:
             self.kill()
-            self.start()
+            self.spawn()
             return {"success": False, "error": f"grading took longer than {limit:.0f} s and was stopped",
                     "log": "", "seconds": limit}
         return json.loads(result[0])
@@ -138,8 +145,12 @@ class Worker:
             self.proc.wait(10)
 
     def close(self) -> None:
+        """Ask the worker to finish (it exits when its stdin closes); see ``join``."""
         if self.proc and self.proc.poll() is None:
             self.proc.stdin.close()
+
+    def join(self) -> None:
+        if self.proc and self.proc.poll() is None:
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
@@ -157,6 +168,8 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
         s.progress = progress
     course = Path(course).resolve()
     students = list(students or submissions(course, assignment))
+    # workers import nbgrader (~2 s each) in parallel with everything below
+    pool = [Worker(course, assignment, s) for _ in range(min(s.workers, max(1, len(students))))]
     meta = assignment_meta(course, assignment)
     practical = bool(meta.get("scenario"))
     nb_name = notebook_name(course, assignment)
@@ -194,7 +207,6 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
                       scenario_salt=s.salt).start()
     cells = len(json.loads(released.read_text("utf-8"))["cells"])
     limit = cells * s.timeout + JOB_SLACK_S
-    pool = [Worker(course, assignment, s) for _ in range(min(s.workers, max(1, len(todo))))]
     free = list(pool)
     lock = threading.Lock()
     bar = tqdm(total=len(todo), desc=f"grade {assignment}", unit="submission", disable=not s.progress)
@@ -250,6 +262,8 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
         bar.close()
         for w in pool:
             w.close()
+        for w in pool:
+            w.join()
         if plant is not None:
             plant.stop()
     result = [outcomes[st] for st in students]
