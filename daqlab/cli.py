@@ -20,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
                                 epilog="Examples:\n  daqlab lab                       # plant + JupyterLab with the lessons\n"
                                        "  daqlab plant serve --stations 30 # a classroom plant\n"
                                        "  daqlab plant datasheet --station 3\n"
-                                       "  daqlab exam build && daqlab course generate")
+                                       "  daqlab exam build && daqlab course generate\n"
+                                       "  daqlab dashboard results         # results dashboard (Voila)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     lab = sub.add_parser("lab", formatter_class=fmt, help="start the plant and JupyterLab on the lessons",
@@ -100,9 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--station", default="all", help="station number or 'all' (default all)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")
-    from daqlab import cli_exam
+    from daqlab import cli_dashboard, cli_exam
 
     cli_exam.add_parsers(sub, fmt)
+    cli_dashboard.add_parsers(sub, fmt)
     return p
 
 
@@ -116,6 +118,10 @@ def main(argv=None) -> int:
         from daqlab import cli_exam
 
         return cli_exam.run(args)
+    if args.command == "dashboard":
+        from daqlab import cli_dashboard
+
+        return cli_dashboard.run(args)
     return PLANT_ACTIONS[args.plant_command](args)
 
 

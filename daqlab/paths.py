@@ -7,6 +7,8 @@ from pathlib import Path
 
 #: the repository / course root: the folder holding nbgrader_config.py
 ROOT = Path(os.environ.get("DAQLAB_COURSE_ROOT", Path(__file__).resolve().parents[1]))
+#: this checkout (the package and its notebooks), whatever DAQLAB_COURSE_ROOT points at
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 def course_root() -> Path:
@@ -19,8 +21,10 @@ def notebooks() -> Path:
 
 
 def dashboards() -> Path:
-    """Voila dashboards."""
-    return ROOT / "notebooks" / "dashboards"
+    """Voila dashboards: the course root's notebooks/dashboards, else this checkout's (a course folder made
+    elsewhere, e.g. a term's grading folder, holds no notebooks of its own)."""
+    own = ROOT / "notebooks" / "dashboards"
+    return own if own.is_dir() else CHECKOUT / "notebooks" / "dashboards"
 
 
 def source() -> Path:

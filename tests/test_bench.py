@@ -24,3 +24,11 @@ def test_acquisition_benchmark_quick_run_prints_the_comparison_table():
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "naive (1 request per tag)" in r.stdout and "planned, max_gap=8" in r.stdout
+
+
+@pytest.mark.slow
+def test_dashboards_benchmark_quick_run_prints_its_table():
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "dashboards.py"), "--quick"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "first full render" in r.stdout

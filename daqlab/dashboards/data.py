@@ -1,0 +1,198 @@
+"""A graded course as four pandas frames: what every results dashboard starts from.
+
+:func:`load_course` reads, without writing anything:
+
+- ``<course>/gradebook.db`` through :class:`nbgrader.api.Gradebook` (one SQL query per table, not one per
+  submission): submissions, their score (the sum of their grades, as nbgrader computes it), the
+  assignment's ``max_score``, and the grade cells named ``area-<area>`` (per-area subtotals of theory papers);
+- ``<course>/grading/status.json`` (:func:`daqlab.course.grade.load_status`): graded, graded with errors
+  or not gradable, with the reason;
+- ``<course>/autograded/<student>/<assignment>/exam_results.json`` (per item, written by the exam
+  notebook's grade cells) and ``practical_results.json`` (per check, written by ``daqlab.grading``);
+- the roster (``{student_id: Trainee}``; by default ``<course>/grader/roster.csv`` when it exists).
+
+Statuses and scores follow ``daqlab course export`` exactly: no status and no submission is
+"not submitted"; a submission without a stored status is "graded"; a "not gradable" submission has no
+score (NaN, never 0), and its stale per-item, per-check and per-area rows (if any) are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from daqlab.course.grade import NOT_GRADABLE, load_status
+
+NOT_SUBMITTED = "not submitted"
+SCORE_COLUMNS = ["student_id", "name", "station", "assignment", "kind", "score", "max_score", "percent",
+                 "status", "reason"]
+AREA_COLUMNS = ["student_id", "assignment", "area", "score", "points"]
+ITEM_COLUMNS = ["student_id", "assignment", "number", "item_id", "area", "type", "points", "score", "correct",
+                "chosen", "status"]
+CHECK_COLUMNS = ["student_id", "assignment", "cell", "name", "points", "score", "passed", "message"]
+AREA_CELL_PREFIX = "area-"  #: grade cells of theory papers are named area-<area> (one per knowledge area)
+
+
+@dataclass
+class CourseData:
+    """A graded course; every frame has exactly the columns listed (possibly no rows)."""
+
+    #: one row per (trainee, assignment) of the course: student_id, name, station (Int64, <NA> when not in
+    #: the roster), assignment, kind ("theory" | "practical"), score (NaN unless graded), max_score (the
+    #: assignment's points, NaN when the gradebook does not know it), percent (0-100), status ("graded" |
+    #: "graded with errors" | "not gradable" | "not submitted"), reason (empty unless an error)
+    scores: pd.DataFrame
+    #: per-area subtotals from the grade cells "area-<area>": student_id, assignment, area, score, points
+    areas: pd.DataFrame
+    #: one row per question of each graded theory paper: student_id, assignment, number, item_id, area, type,
+    #: points, score, correct (bool), chosen (bank letter str | sorted list of bank letters | bool | None),
+    #: status ("correct" | "wrong" | "blank" | "unreadable")
+    items: pd.DataFrame
+    #: one row per check of each graded practical: student_id, assignment, cell (the report title), name,
+    #: points, score, passed (bool), message
+    checks: pd.DataFrame
+
+
+def kind_of(assignment: str) -> str:
+    """"theory" for assignment ids starting with "theory-", else "practical"."""
+    return "theory" if str(assignment).startswith("theory-") else "practical"
+
+
+def load_course(course: Path, roster: dict | None = None) -> CourseData:
+    """Read the graded course at ``course`` (see the module docstring); ``roster`` maps student id -> Trainee."""
+    course = Path(course)
+    if roster is None:
+        roster = _default_roster(course)
+    status = load_status(course)
+    subs, grades, maxima, gb_students = _read_gradebook(course / "gradebook.db")
+
+    assignments = sorted(set(maxima) | set(subs["assignment"]) | set(status))
+    students = sorted(set(gb_students) | set(roster) | {s for a in status.values() for s in a})
+    grid = pd.MultiIndex.from_product([assignments, students], names=["assignment", "student_id"])
+    scores = pd.DataFrame(index=grid).reset_index()
+    st = pd.DataFrame([(a, s, o.get("status", ""), o.get("reason", "") or "")
+                       for a, per in status.items() for s, o in per.items()],
+                      columns=["assignment", "student_id", "status", "reason"])
+    sub_scores = subs.merge(grades.groupby(["assignment", "student_id"], as_index=False)["score"].sum(),
+                            on=["assignment", "student_id"], how="left").fillna({"score": 0.0})
+    sub_scores["submitted"] = True
+    scores = scores.merge(sub_scores, on=["assignment", "student_id"], how="left")
+    scores = scores.merge(st, on=["assignment", "student_id"], how="left")
+    submitted = scores["submitted"].eq(True)
+    scores["status"] = scores["status"].where(scores["status"].notna(),
+                                              np.where(submitted, "graded", NOT_SUBMITTED))
+    scores["reason"] = scores["reason"].fillna("")
+    scores.loc[scores["status"].eq(NOT_GRADABLE), "score"] = np.nan
+    scores["max_score"] = scores["assignment"].map(maxima).astype(float)
+    scores["percent"] = 100.0 * scores["score"] / scores["max_score"].where(scores["max_score"] > 0)
+    scores["kind"] = np.where(scores["assignment"].str.startswith("theory-"), "theory", "practical")
+    scores["name"] = scores["student_id"].map({k: getattr(t, "name", "") for k, t in roster.items()}).fillna("")
+    scores["station"] = scores["student_id"].map(
+        {k: getattr(t, "station", None) for k, t in roster.items()}).astype("Int64")
+    scores = scores[SCORE_COLUMNS].reset_index(drop=True)
+
+    graded = scores.loc[scores["status"].isin(["graded", "graded with errors"]), ["student_id", "assignment",
+                                                                                  "kind"]]
+    cells = grades[grades["cell"].str.startswith(AREA_CELL_PREFIX)]
+    areas = cells.merge(graded[["student_id", "assignment"]], on=["student_id", "assignment"])
+    areas = areas.assign(area=areas["cell"].str.slice(len(AREA_CELL_PREFIX)))
+    areas = areas.sort_values(["student_id", "assignment", "area"])[AREA_COLUMNS].reset_index(drop=True)
+
+    theory = graded[graded["kind"].eq("theory")]
+    practical = graded[graded["kind"].eq("practical")]
+    items = _read_results(course, theory, "exam_results.json", "items", ITEM_COLUMNS)
+    checks = _read_results(course, practical, "practical_results.json", "checks", CHECK_COLUMNS)
+    items = items.astype({"number": "int64", "points": float, "score": float, "correct": bool})
+    checks = checks.astype({"points": float, "score": float, "passed": bool})
+    return CourseData(scores, areas, items, checks)
+
+
+def only_student(data: CourseData, student_id: str) -> CourseData:
+    """The trainee view: the same frames holding the rows of ``student_id`` only."""
+    return CourseData(**{f.name: _rows_of(getattr(data, f.name), student_id) for f in fields(CourseData)})
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def _rows_of(frame: pd.DataFrame, student_id: str) -> pd.DataFrame:
+    return frame[frame["student_id"] == student_id].reset_index(drop=True)
+
+
+def _default_roster(course: Path) -> dict:
+    from daqlab.course.roster import load_roster
+
+    path = course / "grader" / "roster.csv"
+    return load_roster(path) if path.exists() else {}
+
+
+def _read_gradebook(db: Path):
+    """(submissions, grades, {assignment: max_score}, [student ids]) from the gradebook, in four queries.
+
+    ``grades`` has one row per grade (student_id, assignment, cell, score, points); a submission's score
+    is the sum of its grades, exactly nbgrader's ``SubmittedAssignment.score``.
+    """
+    subs = pd.DataFrame(columns=["assignment", "student_id"])
+    grades = pd.DataFrame({"student_id": pd.Series(dtype=object), "assignment": pd.Series(dtype=object),
+                           "cell": pd.Series(dtype=object), "score": pd.Series(dtype=float),
+                           "points": pd.Series(dtype=float)})
+    if not db.exists():  # Gradebook() would create an empty database: nothing graded yet
+        return subs, grades, {}, []
+    from nbgrader.api import (
+        Assignment,
+        BaseCell,
+        Grade,
+        Gradebook,
+        GradeCell,
+        Student,
+        SubmittedAssignment,
+        SubmittedNotebook,
+        TaskCell,
+    )
+    from sqlalchemy import func
+
+    gc, tc = GradeCell.__table__, TaskCell.__table__
+    with Gradebook(f"sqlite:///{db}") as gb:
+        q = gb.db
+        maxima = {name: float(m) for name, m in q.query(Assignment.name, Assignment.max_score).all()}
+        students = [s for (s,) in q.query(Student.id).all()]
+        subs = pd.DataFrame(q.query(Assignment.name, SubmittedAssignment.student_id)
+                            .select_from(SubmittedAssignment).join(Assignment).all(),
+                            columns=["assignment", "student_id"])
+        rows = (q.query(SubmittedAssignment.student_id, Assignment.name, BaseCell.name, Grade.score,
+                        func.coalesce(gc.c.max_score, tc.c.max_score, 0.0))
+                .select_from(Grade)
+                .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+                .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                .join(BaseCell, Grade.cell_id == BaseCell.id)
+                .outerjoin(gc, gc.c.id == BaseCell.id)
+                .outerjoin(tc, tc.c.id == BaseCell.id)
+                .all())
+    if rows:
+        grades = pd.DataFrame(rows, columns=["student_id", "assignment", "cell", "score", "points"])
+        grades = grades.astype({"score": float, "points": float})
+    return subs, grades, maxima, students
+
+
+def _read_results(course: Path, subs: pd.DataFrame, filename: str, key: str, columns: list[str]) -> pd.DataFrame:
+    """Rows of the ``key`` list of every ``autograded/<student>/<assignment>/<filename>`` of ``subs``.
+
+    A missing or unreadable file adds no rows (a submission whose grade cells crashed before writing).
+    Records are gathered column by column (no per-row DataFrame work).
+    """
+    own = columns[2:]
+    cols: dict[str, list] = {c: [] for c in columns}
+    base = course / "autograded"
+    for sid, a in zip(subs["student_id"], subs["assignment"], strict=True):
+        try:
+            records = json.loads((base / sid / a / filename).read_text(encoding="utf-8")).get(key) or []
+        except (OSError, ValueError):
+            continue
+        cols["student_id"] += [sid] * len(records)
+        cols["assignment"] += [a] * len(records)
+        for c in own:
+            cols[c] += [r.get(c) for r in records]
+    return pd.DataFrame(cols, columns=columns)

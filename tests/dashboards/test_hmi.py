@@ -1,0 +1,75 @@
+"""Plant HMI logic on a real plant over Modbus: device status from read quality, alarm word, alarm list."""
+
+import json
+
+from daqlab.acquisition import Reader
+from daqlab.dashboards.hmi import (
+    AlarmLog,
+    PlantAddress,
+    active_alarms,
+    decode_alarm_word,
+    device_status,
+    hmi_tags,
+    plant_layout,
+)
+from daqlab.plant import run
+
+from ..course_helpers import ROOT
+from ..helpers import free_port_block
+
+
+def test_alarm_word_decodes_into_the_named_plc_flags():
+    flags = decode_alarm_word(0b101010)
+    assert [k for k, on in flags.items() if on] == ["motor_overtemp", "jam", "sensor_fault"]
+    assert list(flags) == ["estop", "motor_overtemp", "vfd_fault", "jam", "reject_rate_high", "sensor_fault"]
+    assert not any(decode_alarm_word(None).values())
+
+
+def test_device_status_follows_the_read_quality_of_each_device():
+    base = free_port_block(2)
+    with run(stations=1, base_port=base, frozen=True) as plant:
+        tags = hmi_tags(1, seed=0)
+        with Reader(PlantAddress("127.0.0.1", base).endpoint(1), timeout=0.3) as r:
+            assert {d: s for d, (s, _) in device_status(r.read(tags), tags).items()} == dict.fromkeys(
+                ["plc", "vfd", "meter", "ai", "th"], "online")
+            plant.set_fault(1, "meter", "offline")
+            plant.set_fault(1, "vfd", "exception", 4)
+            plant.set_fault(1, "th", "broken")
+            sample = r.read(tags)
+            status = device_status(sample, tags)
+    assert status["meter"] == ("offline", "no reply (timeout)")
+    assert status["vfd"][0] == "fault" and "exception 04" in status["vfd"][1]
+    assert status["th"] == ("fault", "sensor: temperature, humidity"), "the 0x7FFF sentinel is a sensor fault"
+    assert status["plc"] == ("online", "") and status["ai"] == ("online", "")
+    assert set(active_alarms(sample, status)) == {"device:meter", "device:vfd", "device:th", "alarm:sensor_fault"}
+
+
+def test_alarm_log_opens_an_event_per_appearance_and_closes_it_when_it_goes():
+    log = AlarmLog()
+    assert [e.key for e in log.update(1, 10.0, {"alarm:jam": "jam"})] == ["alarm:jam"]
+    assert log.update(1, 11.0, {"alarm:jam": "jam"}) == [], "still the same alarm"
+    log.update(2, 11.0, {"alarm:jam": "jam"})
+    log.update(1, 12.0, {})
+    first, = [e for e in log.events if e.station == 1]
+    assert (first.raised, first.cleared) == (10.0, 12.0)
+    assert [e.cleared for e in log.events if e.station == 2] == [None], "other stations untouched"
+    log.update(1, 13.0, {"alarm:jam": "jam"})
+    assert [e.raised for e in log.events if e.station == 1] == [13.0, 10.0], "newest first"
+
+
+def test_plant_layout_comes_from_the_environment_then_the_control_api():
+    base = free_port_block(4)
+    with run(stations=3, base_port=base, seed=7, control_token="t"):
+        addr = PlantAddress.from_env({"DAQLAB_BASE_PORT": str(base), "DAQLAB_CONTROL_TOKEN": "t"})
+        assert addr.endpoint(2) == f"tcp://127.0.0.1:{base + 2}"
+        assert plant_layout(addr, {}) == ([1, 2, 3], 7, False)
+        assert plant_layout(addr, {"DAQLAB_STATIONS": "2", "DAQLAB_SEED": "3"}) == ([1, 2], 3, False)
+    nobody = PlantAddress("127.0.0.1", free_port_block(1))
+    assert plant_layout(nobody, {}) == ([1], 0, False), "no control API: station 1, seed 0"
+
+
+def test_dashboard_notebooks_are_committed_without_outputs():
+    for name in ("plant.ipynb", "results.ipynb"):
+        nb = json.loads((ROOT / "notebooks" / "dashboards" / name).read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            assert not cell.get("outputs") and not cell.get("execution_count"), name
