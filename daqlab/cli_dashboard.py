@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -134,20 +132,6 @@ def run(args) -> int:
         print(f"  idle kernels are shut down after {args.cull_idle} s (checked every {args.cull_interval} s); "
               "reload the page to start again", flush=True)
     print("  Ctrl-C to stop.", flush=True)
-    proc = subprocess.Popen(cmd, env=env, cwd=notebook.parent)
+    from daqlab.foreground import run_foreground
 
-    def _terminate(signum, frame):  # SIGTERM (a service manager, a test): stop Voila and its kernels too
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return run_foreground(cmd, env, cwd=notebook.parent)

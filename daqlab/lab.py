@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 
 from daqlab import paths
+from daqlab.foreground import run_foreground
 
 
 def run_lab(args) -> int:
@@ -34,15 +34,7 @@ def run_lab(args) -> int:
     print(f"  open      http://127.0.0.1:{args.port}/lab?token={token}")
     print("  stop      Ctrl-C")
     print("=" * 72, flush=True)
-    proc = subprocess.Popen(cmd, env=env)
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        return 0
+        return run_foreground(cmd, env)
     finally:
         plant.stop()
