@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 
 help:
 	@echo "make lab     - plant + JupyterLab with the lessons on 127.0.0.1 (creates .venv if missing)"
-	@echo "make test    - install everything needed (apt: mbpoll socat chromium) and run the whole suite"
+	@echo "make test    - install everything needed (apt: mbpoll socat chromium mosquitto) and run the whole suite"
 	@echo "make bench   - benchmarks (bench/*.py), tables for README"
 	@echo "make lint    - ruff"
 
@@ -24,9 +24,10 @@ lab: $(STAMP)
 
 # Debian packages: mbpoll (independent C Modbus client), socat (virtual serial pairs),
 # fonts-wqy-microhei (a small CJK font so Chinese plot titles render), chromium (the browser the
-# dashboard tests drive with Playwright: Debian's, never `playwright install`).
+# dashboard tests drive with Playwright: Debian's, never `playwright install`), mosquitto (the MQTT
+# broker; DAQ Lab starts its own instance with a generated config, never the system service).
 sysdeps:
-	@missing=""; for c in mbpoll socat chromium; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	@missing=""; for c in mbpoll socat chromium mosquitto; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	fc-list 2>/dev/null | grep -qi "WenQuanYi" || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
