@@ -4,11 +4,12 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: lab test sysdeps bench lint clean help
+.PHONY: lab hub hubproxy test sysdeps bench lint clean help
 
 help:
 	@echo "make lab     - plant + JupyterLab with the lessons on 127.0.0.1 (creates .venv if missing)"
-	@echo "make test    - install everything needed (apt: mbpoll socat chromium mosquitto) and run the whole suite"
+	@echo "make hub     - the classroom JupyterHub on http://127.0.0.1:8000 (accounts from grader/roster.csv)"
+	@echo "make test    - install everything needed (apt: mbpoll socat chromium mosquitto npm; the hub proxy) and run the whole suite"
 	@echo "make bench   - benchmarks (bench/*.py), tables for README"
 	@echo "make lint    - ruff"
 
@@ -22,12 +23,23 @@ lab: $(STAMP)
 	@$(MAKE) -s sysdeps || echo "note: could not install the Debian extras (mbpoll, socat, CJK font); the lab runs without them"
 	$(VENV)/bin/daqlab lab
 
+# The classroom JupyterHub (grader/jupyterhub/): installs configurable-http-proxy from npm into .hub/
+# (gitignored; hub state, homes and the exchange live there too), then runs `daqlab hub serve`.
+hub: $(STAMP)
+	@command -v npm >/dev/null || $(MAKE) -s sysdeps
+	$(VENV)/bin/daqlab hub serve
+
+hubproxy: $(STAMP)
+	@command -v npm >/dev/null || $(MAKE) -s sysdeps
+	$(VENV)/bin/daqlab hub install-proxy
+
 # Debian packages: mbpoll (independent C Modbus client), socat (virtual serial pairs),
 # fonts-wqy-microhei (a small CJK font so Chinese plot titles render), chromium (the browser the
 # dashboard tests drive with Playwright: Debian's, never `playwright install`), mosquitto (the MQTT
-# broker; DAQ Lab starts its own instance with a generated config, never the system service).
+# broker; DAQ Lab starts its own instance with a generated config, never the system service), npm (the
+# hub's configurable-http-proxy comes from npm).
 sysdeps:
-	@missing=""; for c in mbpoll socat chromium mosquitto; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	@missing=""; for c in mbpoll socat chromium mosquitto npm; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	fc-list 2>/dev/null | grep -qi "WenQuanYi" || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -35,7 +47,7 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(STAMP) sysdeps
+test: $(STAMP) sysdeps hubproxy
 	$(PY) -m ruff check daqlab tests bench grader
 	$(PY) -m pytest -q
 

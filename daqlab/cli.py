@@ -21,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "  daqlab plant serve --stations 30 # a classroom plant\n"
                                        "  daqlab plant datasheet --station 3\n"
                                        "  daqlab exam build && daqlab course generate\n"
-                                       "  daqlab dashboard results         # results dashboard (Voila)")
+                                       "  daqlab dashboard results         # results dashboard (Voila)\n"
+                                       "  daqlab hub serve                 # the classroom JupyterHub")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     lab = sub.add_parser("lab", formatter_class=fmt, help="start the plant and JupyterLab on the lessons",
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=int, default=8888, help="JupyterLab port (default 8888)")
     lab.add_argument("--notebooks", default=None, help="folder to open (default: notebooks/ of this checkout)")
     lab.add_argument("--token", default=None, help="JupyterLab token (default: a random one, printed)")
+    lab.add_argument("--opcua-port", type=int, default=4840,
+                     help="OPC UA port of station 1 (default 4840; a free port if taken; 0 = a free port)")
 
     plant = sub.add_parser("plant", formatter_class=fmt, help="serve, inspect and drive the simulated plant",
                            description="The simulated production cell: serve it, print datasheets, switch faults.",
@@ -46,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                             epilog="Examples:\n  daqlab plant serve --stations 30 --base-port 5020 --seed 7\n"
                                    "  daqlab plant serve --stations 1 --speed 10 --log requests.jsonl\n"
                                    "  daqlab plant serve --fault 2:th:broken --fault 1:meter:latency=300\n"
-                                   "  daqlab plant serve --rtu 1:/dev/ttyUSB0")
+                                   "  daqlab plant serve --rtu 1:/dev/ttyUSB0\n"
+                                   "  daqlab plant serve --stations 2 --opcua-base-port 4840   # OPC UA on 4841, 4842")
     serve.add_argument("--stations", type=int, default=1, help="number of stations (default 1)")
     serve.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT, help="station k on BASE+k (default 5020)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -63,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="also serve station ST as Modbus RTU on a serial device (repeatable)")
     serve.add_argument("--token", default=os.environ.get("DAQLAB_CONTROL_TOKEN"),
                        help="require this X-DAQLab-Token on the control API (default $DAQLAB_CONTROL_TOKEN)")
+    serve.add_argument("--opcua-base-port", type=int, default=None, metavar="P",
+                       help="also serve every station over OPC UA, station k on port P+k (0 = free ports; "
+                            "default: no OPC UA). Security None: for 127.0.0.1 training only")
 
     ds = psub.add_parser("datasheet", formatter_class=fmt, help="print a station's datasheet (Markdown)",
                          description="Print the datasheet of a station: unit ids, register maps with PDU addresses "
@@ -101,10 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--station", default="all", help="station number or 'all' (default all)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")
-    from daqlab import cli_dashboard, cli_exam
+    from daqlab import cli_dashboard, cli_exam, cli_hub
 
     cli_exam.add_parsers(sub, fmt)
     cli_dashboard.add_parsers(sub, fmt)
+    cli_hub.add_parsers(sub, fmt)
     return p
 
 
@@ -122,6 +130,10 @@ def main(argv=None) -> int:
         from daqlab import cli_dashboard
 
         return cli_dashboard.run(args)
+    if args.command == "hub":
+        from daqlab import cli_hub
+
+        return cli_hub.run(args)
     return PLANT_ACTIONS[args.plant_command](args)
 
 
@@ -138,7 +150,7 @@ def _serve(args) -> int:
         rtus.append((int(st), path))
     plant = Plant(args.stations, seed=args.seed, host=args.host, base_port=args.base_port, speed=args.speed,
                   frozen=args.frozen, log_path=args.log, unknown_unit=args.unknown_unit, textbook=args.textbook,
-                  control=True, control_token=args.token)
+                  control=True, control_token=args.token, opcua_base_port=args.opcua_base_port)
 
     async def run():
         await plant.astart()
@@ -152,6 +164,8 @@ def _serve(args) -> int:
         for k in list(plant.stations)[:10]:
             units = ", ".join(f"{d.kind}={d.unit}" for d in plant.stations[k].devices.values())
             print(f"  station {k:>3}  {plant.endpoint(k)}   units: {units}")
+            if args.opcua_base_port is not None:
+                print(f"               {plant.opcua_endpoint(k)}")
         if args.stations > 10:
             print(f"  ... station {args.stations} on {plant.endpoint(args.stations)}")
         for st, path in rtus:

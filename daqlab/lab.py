@@ -1,12 +1,14 @@
 """`daqlab lab` (and `make lab`): the plant in the background and JupyterLab on the lessons.
 
-Station 1 is the trainee's; the kernel finds it through DAQLAB_ENDPOINT (see daqlab.station).
+Station 1 is the trainee's; the kernel finds it through DAQLAB_ENDPOINT (see daqlab.station), and its
+OPC UA server (port 4840, the OPC UA default, or a free port when 4840 is taken) through DAQLAB_OPCUA_ENDPOINT.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import socket
 import sys
 
 from daqlab import paths
@@ -19,6 +21,8 @@ def run_lab(args) -> int:
     folder = os.path.abspath(args.notebooks or paths.notebooks())
     token = args.token or secrets.token_hex(16)
     plant = Plant(args.stations, seed=args.seed, base_port=args.base_port, control=True).start()
+    opcua_port = args.opcua_port if args.opcua_port and _port_free(args.opcua_port) else 0
+    plant.serve_opcua(1, port=opcua_port)  # ~0.1 s with the address-space cache (~2 s the first time)
     env = dict(os.environ, **plant.environment(1), DAQLAB_BASE_PORT=str(args.base_port))
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={folder}",
@@ -30,6 +34,7 @@ def run_lab(args) -> int:
     print(f"  plant     {args.stations} station(s); your station 1 = {plant.endpoint(1)}")
     print(f"            control API http://127.0.0.1:{plant.control_port}/status, "
           f"datasheet: daqlab plant datasheet --station 1")
+    print(f"            OPC UA (station 1) {plant.opcua_endpoint(1)}")
     print(f"  lessons   {folder}")
     print(f"  open      http://127.0.0.1:{args.port}/lab?token={token}")
     print("  stop      Ctrl-C")
@@ -38,3 +43,12 @@ def run_lab(args) -> int:
         return run_foreground(cmd, env)
     finally:
         plant.stop()
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True

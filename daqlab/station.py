@@ -6,6 +6,7 @@ code asks :func:`my_station` and never hard-codes an address.
 - ``DAQLAB_ENDPOINT``: ``tcp://host:port`` of the station (or ``rtu:///dev/ttyUSB0?...``)
 - ``DAQLAB_STATION``: station number (1-based)
 - ``DAQLAB_SEED``: plant seed, so datasheets can be rebuilt locally
+- ``DAQLAB_OPCUA_ENDPOINT``: ``opc.tcp://host:port/daqlab/station<k>`` when the station also serves OPC UA
 """
 
 from __future__ import annotations
@@ -52,3 +53,59 @@ def my_datasheet(environ: dict | None = None) -> str:
     info = my_station(environ)
     plant = Plant(info.station, seed=info.seed, control=False)
     return datasheet(plant.station(info.station), endpoint=info.endpoint)
+
+
+def my_opcua_endpoint(environ: dict | None = None) -> str:
+    """The OPC UA endpoint of this kernel's station (``opc.tcp://...``); a clear error when none is set."""
+    env = os.environ if environ is None else environ
+    endpoint = env.get("DAQLAB_OPCUA_ENDPOINT")
+    if not endpoint:
+        raise RuntimeError(
+            "This kernel's station has no OPC UA server: DAQLAB_OPCUA_ENDPOINT is not set. Start JupyterLab "
+            "with `make lab` (it serves OPC UA for station 1), or start a plant in the notebook with "
+            "`daqlab.plant.run(opcua_base_port=0)` and use `plant.opcua_endpoint(1)`."
+        )
+    return endpoint
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    """This kernel's account on the platform's MQTT broker (see daqlab.northbound)."""
+
+    url: str  #: ``mqtt://host:port`` of the broker
+    username: str  #: MQTT user name = the gateway's deviceName
+    password: str  #: MQTT password
+    product_key: str  #: productKey of the topics
+
+    @property
+    def host(self) -> str:
+        return self.url.split("://", 1)[1].rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def device_name(self) -> str:
+        return self.username
+
+    @property
+    def topics(self):
+        """The device's topics (post, post_reply, status, base)."""
+        from daqlab.northbound.thingmodel import ThingTopics
+
+        return ThingTopics(self.product_key, self.username)
+
+
+def my_platform(environ: dict | None = None) -> PlatformInfo:
+    """The broker and account assigned to this kernel (DAQLAB_MQTT_URL/USER/PASSWORD, DAQLAB_PRODUCT_KEY);
+    a clear error when none is set."""
+    env = os.environ if environ is None else environ
+    url = env.get("DAQLAB_MQTT_URL")
+    if not url:
+        raise RuntimeError(
+            "No MQTT broker is assigned to this kernel: DAQLAB_MQTT_URL is not set. Start JupyterLab with "
+            "`make lab` (it starts one), or start a broker in the notebook with daqlab.northbound.Broker."
+        )
+    return PlatformInfo(url=url, username=env.get("DAQLAB_MQTT_USER", ""), password=env.get("DAQLAB_MQTT_PASSWORD", ""),
+                        product_key=env.get("DAQLAB_PRODUCT_KEY", "daqlab"))

@@ -43,3 +43,4 @@ def test_lab_starts_plant_and_jupyterlab_with_lesson_one():
         out, _ = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{web}/lab?token=t0ken" in out
     assert f"tcp://127.0.0.1:{base + 1}" in out
+    assert "OPC UA (station 1) opc.tcp://127.0.0.1:" in out

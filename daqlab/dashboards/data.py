@@ -11,6 +11,9 @@
   notebook's grade cells) and ``practical_results.json`` (per check, written by ``daqlab.grading``);
 - the roster (``{student_id: Trainee}``; by default ``<course>/grader/roster.csv`` when it exists).
 
+A folder without a gradebook but with ``daqlab-results.pkl`` is one trainee's *published* results
+(:func:`save_published`, written by ``daqlab hub publish-results``): it is loaded as it is.
+
 Statuses and scores follow ``daqlab course export`` exactly: no status and no submission is
 "not submitted"; a submission without a stored status is "graded"; a "not gradable" submission has no
 score (NaN, never 0), and its stale per-item, per-check and per-area rows (if any) are left out.
@@ -34,6 +37,7 @@ AREA_COLUMNS = ["student_id", "assignment", "area", "score", "points"]
 ITEM_COLUMNS = ["student_id", "assignment", "number", "item_id", "area", "type", "points", "score", "correct",
                 "chosen", "status"]
 CHECK_COLUMNS = ["student_id", "assignment", "cell", "name", "points", "score", "passed", "message"]
+PUBLISHED = "daqlab-results.pkl"  #: a course folder holding only this file is one trainee's published results
 AREA_CELL_PREFIX = "area-"  #: grade cells of theory papers are named area-<area> (one per knowledge area)
 
 
@@ -65,6 +69,8 @@ def kind_of(assignment: str) -> str:
 def load_course(course: Path, roster: dict | None = None) -> CourseData:
     """Read the graded course at ``course`` (see the module docstring); ``roster`` maps student id -> Trainee."""
     course = Path(course)
+    if not (course / "gradebook.db").exists() and (course / PUBLISHED).exists():
+        return load_published(course)
     if roster is None:
         roster = _default_roster(course)
     status = load_status(course)
@@ -109,6 +115,22 @@ def load_course(course: Path, roster: dict | None = None) -> CourseData:
     items = items.astype({"number": "int64", "points": float, "score": float, "correct": bool})
     checks = checks.astype({"points": float, "score": float, "passed": bool})
     return CourseData(scores, areas, items, checks)
+
+
+def save_published(data: CourseData, folder: Path) -> Path:
+    """Write ``data`` (already cut to one trainee by the caller) as ``<folder>/daqlab-results.pkl``: what a
+    trainee's dashboard reads in the hub instead of the instructor's course (see daqlab.hub.results)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (PUBLISHED + ".tmp")
+    pd.to_pickle({f.name: getattr(data, f.name) for f in fields(CourseData)}, tmp)
+    tmp.replace(folder / PUBLISHED)  # a dashboard opened meanwhile reads the old file or the new, never half
+    return folder / PUBLISHED
+
+
+def load_published(folder: Path) -> CourseData:
+    """The frames written by :func:`save_published` (written by the instructor's side only)."""
+    return CourseData(**pd.read_pickle(Path(folder) / PUBLISHED))
 
 
 def only_student(data: CourseData, student_id: str) -> CourseData:

@@ -5,6 +5,7 @@ so it works inside a Jupyter kernel whose loop is already running::
 
     with daqlab.plant.run(stations=2) as plant:
         plant.endpoint(1)            # 'tcp://127.0.0.1:5021' (or a free port)
+        plant.serve_opcua(1)         # 'opc.tcp://127.0.0.1:<port>/daqlab/station1' (see daqlab.plant.opcua)
 
 All state is touched only on the plant's loop thread; the public methods below hop onto it.
 """
@@ -31,7 +32,7 @@ class Plant:
     def __init__(self, stations: int = 1, *, seed: int = 0, host: str = "127.0.0.1", base_port: int = 0,
                  speed: float = 1.0, frozen: bool = False, log_size: int = 100_000, log_path=None,
                  unknown_unit: str = "exception", textbook: bool = False, control: bool | None = None,
-                 control_token: str | None = None, scenario_salt: str = ""):
+                 control_token: str | None = None, scenario_salt: str = "", opcua_base_port: int | None = None):
         if not 1 <= stations <= 500:
             raise ValueError("stations must be 1..500")
         self.n = stations
@@ -57,6 +58,9 @@ class Plant:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tick_task = None
+        # OPC UA (daqlab.plant.opcua): None = off; 0 = every station on a free port; P = station k on P + k
+        self.opcua_base_port = opcua_base_port
+        self._opcua: dict = {}
 
     # ------------------------------------------------------------- lifecycle
     async def astart(self) -> Plant:
@@ -74,6 +78,9 @@ class Plant:
             server = await serve_control(self, self.host, self.base_port)
             self._servers.append(server)
             self.control_port = server.sockets[0].getsockname()[1]
+        if self.opcua_base_port is not None:
+            for k in self.stations:
+                await self.aserve_opcua(k, self.opcua_base_port + k if self.opcua_base_port else 0)
         self._tick_task = asyncio.create_task(self._tick())
         return self
 
@@ -82,6 +89,9 @@ class Plant:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tick_task
+        # together: each asyncua server waits up to 1 s for its clock task
+        await asyncio.gather(*(asyncio.wait_for(o.stop(), 5.0) for o in self._opcua.values()), return_exceptions=True)
+        self._opcua.clear()
         for rtu in self._rtu:
             rtu.close()
         for server in self._servers:
@@ -179,7 +189,10 @@ class Plant:
 
     def environment(self, k: int = 1) -> dict:
         """Environment variables that point a kernel at station ``k`` (see daqlab.my_station)."""
-        return {"DAQLAB_ENDPOINT": self.endpoint(k), "DAQLAB_STATION": str(k), "DAQLAB_SEED": str(self.seed)}
+        env = {"DAQLAB_ENDPOINT": self.endpoint(k), "DAQLAB_STATION": str(k), "DAQLAB_SEED": str(self.seed)}
+        if k in self._opcua:
+            env["DAQLAB_OPCUA_ENDPOINT"] = self.opcua_endpoint(k)
+        return env
 
     def now(self) -> float:
         """Plant time, seconds."""
@@ -249,7 +262,8 @@ class Plant:
                 "seed": self.seed, "host": self.host, "control_port": self.control_port,
                 "stations": [{"station": k, "port": self.ports.get(k), "units": {d.kind: d.unit for d in st.devices.values()},
                               "faults": st.describe_faults(), "requests": st.log.total,
-                              "connections": len(self._connections.get(k, ()))}
+                              "connections": len(self._connections.get(k, ())),
+                              "opcua": self._opcua[k].endpoint if k in self._opcua else None}
                              for k, st in self.stations.items()],
             }
         return self.call(_status)
@@ -266,6 +280,36 @@ class Plant:
             self._rtu.append(srv)
             return srv
         return self.call(_open)
+
+    # ----------------------------------------------------------------- OPC UA
+    async def aserve_opcua(self, station: int, port: int = 0) -> str:
+        """Start the OPC UA server of ``station`` on the running plant loop; returns its endpoint."""
+        from daqlab.plant.opcua import serve_station_opcua
+
+        st = self.station(station)
+        if station in self._opcua:
+            raise RuntimeError(f"station {station} already serves OPC UA on {self.opcua_endpoint(station)}")
+        self._opcua[station] = await serve_station_opcua(st, self.host, port)
+        return self.opcua_endpoint(station)
+
+    def serve_opcua(self, station: int, port: int = 0) -> str:
+        """Serve station ``station`` over OPC UA too (``port=0``: a free port) and return its endpoint
+        ``opc.tcp://host:port/daqlab/station<k>``; stopped with the plant. Call it from outside the
+        plant's loop (a notebook, a test); ``daqlab plant serve`` uses ``opcua_base_port`` instead."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            raise RuntimeError("start the plant first (plant.start() or `with daqlab.plant.run(...)`)")
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("serve_opcua() blocks: on the plant's own loop, await plant.aserve_opcua() instead")
+        return asyncio.run_coroutine_threadsafe(self.aserve_opcua(station, port), loop).result(60)
+
+    def opcua_endpoint(self, station: int = 1) -> str:
+        """``opc.tcp://host:port/daqlab/station<k>`` of station ``station``'s OPC UA server."""
+        self.station(station)
+        if station not in self._opcua:
+            raise KeyError(f"station {station} has no OPC UA server; use plant.serve_opcua({station}) "
+                           "or start the plant with opcua_base_port")
+        return self._opcua[station].endpoint
 
 
 def run(stations: int = 1, **kwargs) -> Plant:

@@ -1,0 +1,82 @@
+"""Hub accounts from the roster, and the environment each user's server (and every kernel in it) gets.
+
+Contract:
+
+- One instructor account (``HubSettings.instructor``, an admin) and one trainee account per roster row;
+  the hub user name IS the nbgrader student id (so ``CourseDirectory.student_id = $JUPYTERHUB_USER``).
+- A trainee's environment names their station as :mod:`daqlab.station` reads it: ``DAQLAB_ENDPOINT``
+  (``tcp://<plant_host>:<base+station>``), ``DAQLAB_STATION``, ``DAQLAB_SEED``; plus ``DAQLAB_ROLE``,
+  ``DAQLAB_INSTRUCTOR`` (the results dashboard's test for the instructor), ``DAQLAB_COURSE_ROOT`` (for a
+  trainee: their own published results folder, never the instructor's course) and ``JUPYTER_CONFIG_PATH``
+  (the role's config folder: nbgrader identity and exchange, which extensions are on).
+- The instructor's environment points at the course root and carries the plant's control token
+  (``DAQLAB_CONTROL_TOKEN``, for the HMI's fault panel); a trainee's never does.
+- Hub user names must be lower case (JupyterHub normalises names); a roster id that is not is rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from daqlab.course.roster import RosterError, load_roster
+from daqlab.hub.settings import HubSettings
+
+INSTRUCTOR, TRAINEE = "instructor", "trainee"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str  #: hub user name = nbgrader student id (trainees)
+    role: str  #: "instructor" | "trainee"
+    display: str = ""  #: display name from the roster
+    station: int | None = None  #: plant station (trainees)
+
+
+def accounts(settings: HubSettings, roster: dict | None = None) -> dict[str, Account]:
+    """Instructor first, then the roster's trainees in roster order. ``roster`` defaults to the settings' CSV
+    (no file: the instructor alone)."""
+    if roster is None:
+        roster = load_roster(settings.roster) if Path(settings.roster).exists() else {}
+    bad = [sid for sid in roster if not _NAME.match(sid)]
+    if bad:
+        raise RosterError(f"{settings.roster}: hub user names must be lower case letters, digits, '.', '_' or '-': "
+                          + ", ".join(bad))
+    if settings.instructor in roster:
+        raise RosterError(f"{settings.roster}: {settings.instructor!r} is the instructor's account, not a trainee")
+    out = {settings.instructor: Account(settings.instructor, INSTRUCTOR, "Instructor 教师")}
+    for t in roster.values():
+        out[t.student_id] = Account(t.student_id, TRAINEE, t.name, t.station)
+    return out
+
+
+def plant_stations(accts: dict[str, Account]) -> int:
+    """Stations the classroom plant must serve: the highest station in the roster (at least 1)."""
+    return max([a.station for a in accts.values() if a.station] or [1])
+
+
+def user_environment(settings: HubSettings, account: Account, plant_token: str | None = None) -> dict[str, str]:
+    """The environment of ``account``'s server and kernels (see the module docstring)."""
+    env = {"DAQLAB_ROLE": account.role, "DAQLAB_INSTRUCTOR": settings.instructor, "DAQLAB_COURSE": settings.course_id,
+           "DAQLAB_PLANT_HOST": settings.plant_host, "DAQLAB_BASE_PORT": str(settings.plant_base_port),
+           "DAQLAB_SEED": str(settings.plant_seed),
+           "JUPYTER_CONFIG_PATH": str(settings.role_config(account.role))}
+    if account.role == INSTRUCTOR:
+        env["DAQLAB_COURSE_ROOT"] = settings.course_root
+        if plant_token:
+            env["DAQLAB_CONTROL_TOKEN"] = plant_token
+    else:
+        env["DAQLAB_COURSE_ROOT"] = str(Path(settings.results) / account.name)
+        env["DAQLAB_STATION"] = str(account.station)
+        env["DAQLAB_ENDPOINT"] = f"tcp://{settings.plant_host}:{settings.plant_base_port + account.station}"
+    return env
+
+
+def station_card(settings: HubSettings, account: Account) -> dict:
+    """What ``~/daqlab-station.json`` tells a trainee (and a kernel without the environment)."""
+    env = user_environment(settings, account)
+    return {"student_id": account.name, "name": account.display, "station": account.station,
+            "endpoint": env["DAQLAB_ENDPOINT"], "seed": settings.plant_seed, "course": settings.course_id,
+            "datasheet": f"daqlab plant datasheet --station {account.station} --seed {settings.plant_seed}"}

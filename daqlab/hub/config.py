@@ -1,0 +1,151 @@
+"""The hub's configuration, built in one place for both platforms.
+
+- :func:`portable_config`: the part that is the same on one machine and on Kubernetes (who may sign in,
+  who is admin, groups, roles, the default URL, spawn timeouts), as plain ``{Class: {trait: value}}`` data.
+- :func:`user_environments`: every account's environment (station, role, config folder, course or results).
+- :func:`services`: the hub-managed services of a single machine, as :class:`Service` records. It is the
+  ONE place to add a service (e.g. an MQTT broker later): :func:`service_config` turns the list into
+  ``JupyterHub.services`` and the matching ``load_roles``.
+- :func:`apply_local`: everything on a traitlets config ``c`` for one machine: the above, plus the proxy
+  installed from npm, the simple local process spawner with a home per user, authentication, and a
+  pre-spawn hook that provisions the home and sets the environment (:mod:`daqlab.hub.hook`).
+
+Kubernetes gets :func:`portable_config` and :func:`user_environments` rendered into the Helm values by
+:mod:`daqlab.hub.z2jh`; there the plant is a Deployment and culling is Z2JH's own ``cull`` section.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daqlab.hub.accounts import INSTRUCTOR, TRAINEE, Account, accounts, plant_stations, user_environment
+from daqlab.hub.settings import HubSettings, Secrets
+
+OPERATOR = "daqlab-operator"
+CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+# The hub stops a service with SIGINT. A hub started from a script's background job inherits SIGINT
+# ignored, and so would the culler (which relies on KeyboardInterrupt): the hub would then wait 20 s per
+# stop. The culler is therefore launched with Python's default SIGINT handler put back.
+CULLER_LAUNCH = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                 "from jupyterhub_idle_culler import main; main()")
+OPERATOR_SCOPES = ["admin:users", "admin:servers", "tokens", "access:servers", "list:users", "read:users",
+                   "list:services", "read:services"]
+
+
+@dataclass
+class Service:
+    """One hub service (a process the hub starts, or just an API token for a script)."""
+
+    name: str  #: service name (also its role's name)
+    command: list[str] | None = None  #: the command the hub runs and restarts (None: not managed)
+    environment: dict[str, str] = field(default_factory=dict)  #: extra environment of the process
+    scopes: list[str] = field(default_factory=list)  #: JupyterHub scopes granted to the service's token
+    api_token: str | None = None  #: a fixed token (for scripts and tests); managed services get their own
+    url: str | None = None  #: an HTTP service the proxy routes /services/<name>/ to (None: no route)
+
+
+def portable_config(settings: HubSettings, accts: dict[str, Account]) -> dict:
+    trainees = sorted(a.name for a in accts.values() if a.role == TRAINEE)
+    return {
+        "Authenticator": {"allowed_users": trainees, "admin_users": [settings.instructor]},
+        "JupyterHub": {"load_groups": {"instructors": [settings.instructor], "trainees": trainees},
+                       "template_vars": {"announcement_login": "DAQ Lab · 工业互联网数据采集实训: "
+                                                               "sign in with the name and password on your slip"}},
+        "Spawner": {"default_url": "/lab", "start_timeout": 120, "http_timeout": 90},
+    }
+
+
+def user_environments(settings: HubSettings, accts: dict[str, Account], plant_token: str | None = None) -> dict:
+    return {name: user_environment(settings, a, plant_token) for name, a in accts.items()}
+
+
+def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account]) -> list[Service]:
+    """The single-machine hub's services: the classroom plant, the idle culler and the operator token."""
+    out = []
+    if settings.manage_plant:
+        out.append(Service("plant", [settings.python, "-m", "daqlab.cli", "plant", "serve",
+                                     "--stations", str(plant_stations(accts)), "--host", settings.plant_host,
+                                     "--base-port", str(settings.plant_base_port), "--seed", str(settings.plant_seed),
+                                     "--speed", f"{settings.plant_speed:g}", "--token", secrets.plant_token],
+                           environment={"PYTHONUNBUFFERED": "1"}))
+    if settings.cull_timeout > 0:
+        out.append(Service("idle-culler", [settings.python, "-c", CULLER_LAUNCH, f"--timeout={settings.cull_timeout}",
+                                           f"--cull-every={settings.cull_every}"], scopes=CULLER_SCOPES))
+    out.append(Service(OPERATOR, scopes=OPERATOR_SCOPES, api_token=secrets.operator_token))
+    return out
+
+
+def service_config(svcs: list[Service]) -> dict:
+    """``JupyterHub.services`` and ``JupyterHub.load_roles`` for ``svcs``."""
+    entries, roles = [], []
+    for s in svcs:
+        e = {"name": s.name}
+        if s.command:
+            e["command"] = list(s.command)
+            e["environment"] = dict(s.environment)
+        if s.api_token:
+            e["api_token"] = s.api_token
+        if s.url:
+            e["url"] = s.url
+        entries.append(e)
+        if s.scopes:
+            roles.append({"name": s.name, "scopes": list(s.scopes), "services": [s.name]})
+    return {"services": entries, "load_roles": roles}
+
+
+def apply_local(c, settings: HubSettings) -> dict[str, Account]:
+    """Configure ``c`` (a traitlets Config) for the single-machine hub; returns the accounts."""
+    from daqlab.hub.files import provision_home, write_role_configs
+    from daqlab.hub.hook import set_user_environment
+
+    accts = accounts(settings)
+    trainees = [a.name for a in accts.values() if a.role == TRAINEE]
+    sec = Secrets.load_or_create(settings.state, trainees)
+    write_role_configs(settings)
+    for cls, traits in portable_config(settings, accts).items():
+        for k, v in traits.items():
+            setattr(c[cls], k, v)
+    state = Path(settings.state)
+    c.JupyterHub.ip, c.JupyterHub.port = settings.ip, settings.port
+    c.JupyterHub.hub_ip, c.JupyterHub.hub_port = "127.0.0.1", settings.hub_port
+    c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+    c.ConfigurableHTTPProxy.command = [settings.proxy_command]
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port}"
+    c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+
+    if settings.auth == "roster":
+        c.JupyterHub.authenticator_class = "daqlab.hub.auth.RosterPasswordAuthenticator"
+        c.RosterPasswordAuthenticator.passwords = {**sec.passwords, settings.instructor: sec.instructor_password}
+    elif settings.auth == "shared":
+        c.JupyterHub.authenticator_class = "shared-password"
+        c.SharedPasswordAuthenticator.user_password = os.environ.get("DAQLAB_HUB_TRAINEE_PASSWORD", sec.shared_password)
+        c.SharedPasswordAuthenticator.admin_password = sec.instructor_password
+    else:  # tests only: any password
+        c.JupyterHub.authenticator_class = "dummy"
+
+    c.JupyterHub.spawner_class = "simple"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(Path(settings.homes) / "{username}")
+    c.Spawner.cmd = [str(Path(settings.python).parent / "jupyterhub-singleuser")]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        c.Spawner.args = ["--ServerApp.allow_root=True"]
+    envs = user_environments(settings, accts, sec.plant_token)
+    venv_bin = str(Path(settings.python).parent)
+
+    def pre_spawn(spawner):
+        account = accts.get(spawner.user.name)
+        env = set_user_environment(spawner, envs)
+        env["PATH"] = os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/bin:/bin")])  # daqlab, nbgrader
+        if account.role == INSTRUCTOR and os.environ.get("DAQLAB_HUB_SETTINGS"):
+            env["DAQLAB_HUB_SETTINGS"] = os.environ["DAQLAB_HUB_SETTINGS"]  # `daqlab hub ...` in their terminal
+        spawner.environment = env
+        home = provision_home(settings, account)
+        spawner.notebook_dir = settings.course_root if account.role == INSTRUCTOR else str(home)
+
+    c.Spawner.pre_spawn_hook = pre_spawn
+    sv = service_config(services(settings, sec, accts))
+    c.JupyterHub.services = sv["services"]
+    c.JupyterHub.load_roles = sv["load_roles"]
+    return accts

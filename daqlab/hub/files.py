@@ -1,0 +1,109 @@
+"""Files the hub writes for its users: the per-role Jupyter config folders and a trainee's home.
+
+Contract:
+
+- :func:`role_files` renders, per role, the files of a Jupyter config folder (put on ``JUPYTER_CONFIG_PATH``
+  by :func:`daqlab.hub.accounts.user_environment`; nothing is written into the venv):
+
+  ``nbgrader_config.py``
+      both roles: ``course_id`` and the shared ``Exchange.root``. Trainee: ``CourseDirectory.student_id``
+      from ``$JUPYTERHUB_USER`` (every server may run as one OS user, so the OS user name says nothing).
+      Instructor: ``CourseDirectory.root`` = the course root and ``CollectApp.check_owner = False``
+      (submissions in the exchange belong to whichever OS user the trainee's server runs as).
+  ``jupyter_server_config.json``
+      idle kernels (a closed Voila page, a forgotten notebook) are shut down after 20 minutes; for trainees
+      the formgrader and course-list server extensions are off (no grading UI, no course listing).
+  ``labconfig/page_config.json``
+      for trainees the nbgrader Lab plugins formgrader, create-assignment and course-list are disabled; the
+      Assignments list and Validate stay.
+
+  The same texts are shipped to Kubernetes pods as ``singleuser.extraFiles`` (:mod:`daqlab.hub.z2jh`).
+- :func:`provision_home` prepares a user's home before their server starts: on the FIRST start the
+  lessons are copied to ``~/lessons`` (later starts never overwrite a trainee's work); every start
+  refreshes ``~/dashboards/results.ipynb`` and the station card ``~/daqlab-station.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from daqlab import paths
+from daqlab.hub.accounts import INSTRUCTOR, TRAINEE, Account, station_card
+from daqlab.hub.settings import HubSettings
+
+KERNEL_CULL_IDLE_S = 1200  #: idle kernels inside a user's server are shut down after this long
+TRAINEE_OFF_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+TRAINEE_OFF_LAB = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                   "@jupyter/nbgrader:course-list")
+HEADER = '"""DAQ Lab hub: nbgrader settings for {role} servers (written by daqlab.hub.files at hub start)."""\n'
+
+
+def nbgrader_config(settings: HubSettings, role: str) -> str:
+    lines = [HEADER.format(role=role), "import os", "", "c = get_config()  # noqa: F821", "",
+             f"c.CourseDirectory.course_id = {settings.course_id!r}",
+             f"c.Exchange.root = {settings.exchange!r}"]
+    if role == INSTRUCTOR:
+        lines += [f"c.CourseDirectory.root = {settings.course_root!r}",
+                  "# submissions may belong to another OS user (or the same one for every trainee)",
+                  "c.CollectApp.check_owner = False"]
+    else:
+        lines += ["# the hub user name is the student id: never the OS user (the same for everyone here)",
+                  'if os.environ.get("JUPYTERHUB_USER"):',
+                  '    c.CourseDirectory.student_id = os.environ["JUPYTERHUB_USER"]']
+    return "\n".join(lines) + "\n"
+
+
+def server_config(role: str) -> dict:
+    cfg = {"MappingKernelManager": {"cull_idle_timeout": KERNEL_CULL_IDLE_S, "cull_interval": 120,
+                                    "cull_connected": False}}
+    if role == TRAINEE:
+        cfg["ServerApp"] = {"jpserver_extensions": dict.fromkeys(TRAINEE_OFF_SERVER, False)}
+    return cfg
+
+
+def page_config(role: str) -> dict:
+    return {"disabledExtensions": dict.fromkeys(TRAINEE_OFF_LAB, True) if role == TRAINEE else {}}
+
+
+def role_files(settings: HubSettings, role: str) -> dict[str, str]:
+    """Relative path -> text of the role's Jupyter config folder."""
+    return {"nbgrader_config.py": nbgrader_config(settings, role),
+            "jupyter_server_config.json": json.dumps(server_config(role), indent=2) + "\n",
+            "labconfig/page_config.json": json.dumps(page_config(role), indent=2) + "\n"}
+
+
+def write_role_configs(settings: HubSettings) -> None:
+    """Write both roles' config folders and create the exchange (world-writable with the sticky bit, like
+    /tmp: trainees running as their own OS users can submit, nobody can delete another's files)."""
+    for role in (INSTRUCTOR, TRAINEE):
+        for rel, text in role_files(settings, role).items():
+            p = settings.role_config(role) / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text, encoding="utf-8")
+    ex = Path(settings.exchange)
+    ex.mkdir(parents=True, exist_ok=True)
+    ex.chmod(0o1777)
+    Path(settings.results).mkdir(parents=True, exist_ok=True)
+
+
+def provision_home(settings: HubSettings, account: Account) -> Path:
+    """Create (or refresh) the home of ``account`` as described in the module docstring; returns it."""
+    home = settings.home(account.name)
+    home.mkdir(parents=True, exist_ok=True)
+    if account.role == INSTRUCTOR:
+        return home
+    lessons = home / "lessons"
+    if not lessons.exists():  # first start only: a trainee's edits are never overwritten
+        src = Path(settings.lessons)
+        shutil.copytree(src, lessons, ignore=shutil.ignore_patterns("dashboards", ".ipynb_checkpoints",
+                                                                     "__pycache__"))
+    dash = home / "dashboards"
+    dash.mkdir(exist_ok=True)
+    board = Path(settings.lessons) / "dashboards" / "results.ipynb"
+    shutil.copy(board if board.exists() else paths.dashboards() / "results.ipynb", dash / "results.ipynb")
+    card = station_card(settings, account)
+    (home / "daqlab-station.json").write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (Path(settings.results) / account.name).mkdir(parents=True, exist_ok=True)
+    return home

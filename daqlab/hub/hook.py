@@ -1,0 +1,43 @@
+"""The pre-spawn hook body shared by the single-machine hub and Zero to JupyterHub.
+
+This module must stay self-contained (no imports): :mod:`daqlab.hub.z2jh` copies the source of
+:func:`set_user_environment` into the Helm values' ``hub.extraConfig``, where daqlab is not installed.
+
+Contract: ``environments`` maps hub user name -> environment (built by
+:func:`daqlab.hub.accounts.user_environment`); the spawner's environment is extended with the user's;
+a user absent from it cannot start a server (a clear error on the spawn page), so nobody outside the
+roster gets a station or a role by accident.
+"""
+
+
+def set_user_environment(spawner, environments):
+    """Give ``spawner`` its user's DAQ Lab environment; refuse users without one."""
+    name = spawner.user.name
+    if name not in environments:
+        raise RuntimeError(f"DAQ Lab: {name!r} is not in the roster; ask the instructor to add them")
+    env = dict(spawner.environment or {})
+    env.update(environments[name])
+    spawner.environment = env
+    return env
+
+
+def add_role_volumes(spawner, role_volumes, role):
+    """Kubernetes only: add the role's volumes and mounts (``{"volumes": [...], "volume_mounts": [...]}``;
+    ``{username}`` in a mount's ``subPath`` becomes the user's name) to a KubeSpawner's lists."""
+    extra = role_volumes.get(role, {})
+    mounts = []
+    for m in extra.get("volume_mounts", []):
+        m = dict(m)
+        for key in ("subPath", "mountPath"):
+            if key in m:
+                m[key] = m[key].replace("{username}", spawner.user.name)
+        mounts.append(m)
+
+    def extend(current, new):  # KubeSpawner takes a list, or (newer) a dict keyed by name
+        if isinstance(current, dict):
+            return {**current, **{f"daqlab-{i}-{x['name']}": x for i, x in enumerate(new)}}
+        return list(current or []) + list(new)
+
+    spawner.volumes = extend(spawner.volumes, [dict(v) for v in extra.get("volumes", [])])
+    spawner.volume_mounts = extend(spawner.volume_mounts, mounts)
+    return mounts

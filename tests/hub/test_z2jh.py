@@ -1,0 +1,146 @@
+"""The Zero to JupyterHub files: well-formed, valid for the keys DAQ Lab uses, and rendered from the same builder
+as the single-machine hub (what can be validated without a Kubernetes cluster)."""
+
+import json
+from types import SimpleNamespace
+
+import jsonschema
+import yaml
+from traitlets.config import Config
+
+from daqlab.cli import _parser
+from daqlab.course.roster import load_roster
+from daqlab.hub.accounts import accounts
+from daqlab.hub.config import portable_config, user_environments
+from daqlab.hub.settings import HubSettings
+from daqlab.hub.z2jh import POD_EXCHANGE, kubernetes_settings, render_values
+
+from ..course_helpers import ROOT
+
+Z2JH = ROOT / "grader" / "jupyterhub" / "z2jh"
+ROSTER = ROOT / "grader" / "roster.csv"
+
+
+def merged_values() -> dict:
+    """values.yaml then values.daqlab.yaml, merged as `helm -f a -f b` merges (maps deep, the rest replaced)."""
+    def merge(a, b):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+
+    return merge(yaml.safe_load((Z2JH / "values.yaml").read_text()), yaml.safe_load((Z2JH / "values.daqlab.yaml").read_text()))
+
+
+def hub_config_from_values() -> tuple[Config, dict]:
+    """Run hub.extraConfig as the chart's jupyterhub_config.py does (``c`` = the hub's config)."""
+    c = Config()
+    scope = {"c": c}
+    exec(compile(merged_values()["hub"]["extraConfig"]["daqlab"], "extraConfig.daqlab", "exec"), scope)
+    return c, scope
+
+
+def test_generated_values_are_up_to_date():
+    want = render_values(ROSTER)
+    assert (Z2JH / "values.daqlab.yaml").read_text(encoding="utf-8") == want, \
+        "values.daqlab.yaml is stale: run `daqlab hub render-z2jh --roster grader/roster.csv`"
+
+
+def test_values_match_the_schema_for_the_keys_used():
+    schema = json.loads((Z2JH / "values.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    values = merged_values()
+    jsonschema.validate(values, schema)
+    # the checks the schema exists for: a typo is caught, culling and the shared exchange are there
+    bad = dict(values, cull={**values["cull"], "timout": 10})
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(bad))
+    assert values["cull"]["enabled"] and values["cull"]["timeout"] >= 600
+    mounts = {m["name"]: m["mountPath"] for m in values["singleuser"]["storage"]["extraVolumeMounts"]}
+    assert mounts["nbgrader-exchange"] == POD_EXCHANGE
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in values["singleuser"]["storage"]["extraVolumes"]}
+    storage = {d["metadata"]["name"]: d for d in yaml.safe_load_all((Z2JH / "storage.yaml").read_text())}
+    assert storage[claims["nbgrader-exchange"]]["spec"]["accessModes"] == ["ReadWriteMany"], "every pod mounts it"
+
+
+def test_extra_config_is_the_builders_config_for_both_platforms():
+    c, scope = hub_config_from_values()
+    roster = load_roster(ROSTER)
+    local = HubSettings(roster=str(ROSTER))
+    kube = kubernetes_settings(ROSTER)
+    # the portable part is the same whatever the platform: same users, admins, groups, default URL
+    assert portable_config(local, accounts(local, roster)) == portable_config(kube, accounts(kube, roster))
+    for cls, traits in portable_config(local, accounts(local, roster)).items():
+        for name, value in traits.items():
+            assert c[cls][name] == value, (cls, name)
+    assert len(c.Authenticator.allowed_users) == len(roster) and c.Authenticator.admin_users == ["grader-daqlab"]
+    # each trainee gets the same station on both platforms; only the host and folders differ
+    env_local = user_environments(local, accounts(local, roster))
+    env_kube = scope["DAQLAB"]["environments"]
+    assert env_kube == user_environments(kube, accounts(kube, roster))
+    for user, env in env_local.items():
+        assert env_kube[user].get("DAQLAB_STATION") == env.get("DAQLAB_STATION")
+        assert env_kube[user]["DAQLAB_ROLE"] == env["DAQLAB_ROLE"]
+    assert env_kube["t05"]["DAQLAB_ENDPOINT"] == "tcp://daqlab-plant:5025"
+    assert env_kube["t05"]["DAQLAB_COURSE_ROOT"] == "/srv/daqlab/results/t05"
+    assert "DAQLAB_CONTROL_TOKEN" not in env_kube["t05"]
+
+
+def test_extra_config_hook_sets_environment_volumes_and_profile():
+    c, _ = hub_config_from_values()
+
+    def spawner(name):
+        return SimpleNamespace(user=SimpleNamespace(name=name), environment={"KEEP": "1"},
+                               volumes=[{"name": "home"}], volume_mounts=[{"name": "home", "mountPath": "/home/jovyan"}])
+
+    s = spawner("t07")
+    c.KubeSpawner.pre_spawn_hook(s)
+    assert s.environment["KEEP"] == "1" and s.environment["DAQLAB_STATION"] == "7"
+    assert s.environment["JUPYTER_CONFIG_PATH"] == "/etc/daqlab/jupyter/trainee"
+    mount = s.volume_mounts[-1]
+    assert (mount["subPath"], mount["mountPath"], mount["readOnly"]) == ("t07", "/srv/daqlab/results/t07", True)
+    assert [p["slug"] for p in c.KubeSpawner.profile_list(s)] == ["trainee"]
+    g = spawner("grader-daqlab")
+    c.KubeSpawner.pre_spawn_hook(g)
+    assert {m["mountPath"] for m in g.volume_mounts} >= {"/srv/daqlab/course", "/srv/daqlab/results"}
+    assert [p["slug"] for p in c.KubeSpawner.profile_list(g)] == ["instructor"]
+    prof = c.KubeSpawner.profile_list(s)[0]["kubespawner_override"]
+    assert prof["cpu_limit"] and prof["mem_limit"]
+    try:
+        c.KubeSpawner.pre_spawn_hook(spawner("mallory"))
+        raise AssertionError("a user outside the roster got a server")
+    except RuntimeError as exc:
+        assert "not in the roster" in str(exc)
+
+
+def test_extra_files_ship_the_role_configs():
+    files = merged_values()["singleuser"]["extraFiles"]
+    by_path = {f["mountPath"]: f["stringData"] for f in files.values()}
+    trainee = by_path["/etc/daqlab/jupyter/trainee/nbgrader_config.py"]
+    assert "student_id" in trainee and POD_EXCHANGE in trainee
+    assert "check_owner = False" in by_path["/etc/daqlab/jupyter/instructor/nbgrader_config.py"]
+    server = json.loads(by_path["/etc/daqlab/jupyter/trainee/jupyter_server_config.json"])
+    assert server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
+    page = json.loads(by_path["/etc/daqlab/jupyter/trainee/labconfig/page_config.json"])
+    assert page["disabledExtensions"]["@jupyter/nbgrader:create-assignment"] is True
+
+
+def test_plant_deployment_and_service_are_well_formed():
+    docs = list(yaml.safe_load_all((Z2JH / "plant.yaml").read_text()))
+    by_kind = {d["kind"]: d for d in docs}
+    dep, svc = by_kind["Deployment"], by_kind["Service"]
+    assert dep["apiVersion"] == "apps/v1" and svc["apiVersion"] == "v1"
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= labels.items(), "the selector matches the pods"
+    assert svc["spec"]["selector"].items() <= labels.items(), "the Service selects the plant pods"
+    assert svc["metadata"]["name"] == kubernetes_settings(ROSTER).plant_host
+    (container,) = dep["spec"]["template"]["spec"]["containers"]
+    args = _parser().parse_args([a if a != "$(DAQLAB_CONTROL_TOKEN)" else "x" for a in container["args"]])
+    assert (args.command, args.plant_command, args.host) == ("plant", "serve", "0.0.0.0")
+    assert args.stations >= max(t.station for t in load_roster(ROSTER).values())
+    assert args.base_port == kubernetes_settings(ROSTER).plant_base_port
+    assert container["resources"]["limits"]["cpu"]
+    # user pods may reach every station port (network policy in values.yaml)
+    (rule,) = merged_values()["singleuser"]["networkPolicy"]["egress"]
+    (port,) = rule["ports"]
+    assert port["port"] == args.base_port and port["endPort"] >= args.base_port + args.stations
+    assert rule["to"][0]["podSelector"]["matchLabels"].items() <= labels.items()

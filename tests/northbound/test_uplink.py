@@ -1,0 +1,192 @@
+"""The gateway uplink against a real Mosquitto: round trip, deadband, QoS/retain, last will, store-and-forward."""
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import daqlab.plant
+from daqlab.acquisition.reader import Reader
+from daqlab.northbound import Broker, Recorder, Uplink, device_account, platform_account
+from daqlab.northbound.uplink import UplinkError
+
+from .conftest import need_mosquitto
+
+
+def uplink(broker, account, **kw):
+    return Uplink(broker.host, broker.port, account.username, account.password, **kw)
+
+
+def posts(rec, device="t01"):
+    return [json.loads(r.payload) for r in rec.records(device=device, kind="post")]
+
+
+def test_a_sample_goes_up_as_a_valid_thing_model_post_and_the_platform_replies(broker, accounts, recorder):
+    replies = Recorder(broker.host, broker.port, "t01", accounts["t01"].password, reply=False,
+                       topics=[accounts["t01"].topics.post_reply])
+    try:
+        with uplink(broker, accounts["t01"]) as up:
+            t = int(time.time() * 1000)
+            mid = up.publish({"th.temperature": 23.4, "th.humidity": 41, "meter.power_total": None}, t)
+            up.flush()
+        got = recorder.wait_for(1, device="t01", kind="post")[-1]
+        assert got.errors == [] and got.qos == 1 and got.retain is False
+        doc = got.doc()
+        assert doc["id"] == str(mid) and doc["params"] == {"th_temperature": {"value": 23.4, "time": t},
+                                                           "th_humidity": {"value": 41, "time": t}}
+        reply = replies.wait_for(1, kind="reply")
+        assert reply and json.loads(reply[0].payload)["code"] == 200 and json.loads(reply[0].payload)["id"] == str(mid)
+    finally:
+        replies.close()
+
+
+def test_report_on_change_sends_only_moves_beyond_the_deadband(broker, accounts, recorder):
+    sent = []
+    with uplink(broker, accounts["t02"], deadband={"th.temperature": 0.1, "plc.run": 0}) as up:
+        for temp, run in [(20.0, False), (20.05, False), (20.2, False), (20.25, True), (21.0, True), (21.0, True)]:
+            sent.append(up.publish({"th.temperature": temp, "plc.run": run}))
+        up.flush()
+    assert [s is not None for s in sent] == [True, False, True, True, True, False]
+    got = recorder.wait_for(4, device="t02", kind="post")
+    params = [json.loads(r.payload)["params"] for r in got]
+    assert [p.get("th_temperature", {}).get("value") for p in params] == [20.0, 20.2, None, 21.0]
+    assert [p.get("plc_run", {}).get("value") for p in params] == [False, None, True, None]
+
+
+def test_heartbeat_resends_unchanged_values(broker, accounts):
+    with uplink(broker, accounts["t02"], deadband=1.0, heartbeat_s=0.2) as up:
+        assert up.publish({"a": 1.0}) is not None
+        assert up.publish({"a": 1.0}) is None
+        time.sleep(0.25)
+        assert up.publish({"a": 1.0}) is not None
+
+
+@pytest.mark.parametrize("qos, retain", [(0, False), (1, True), (2, False)])
+def test_qos_and_retain_arrive_as_published(broker, accounts, recorder, qos, retain):
+    with uplink(broker, accounts["t01"], qos=qos, retain=retain) as up:
+        up.publish({"qos_test": qos})
+        up.flush()
+        if retain:  # clear the retained post again (empty retained payload) for the tests that follow
+            up.client.publish(up.topics.post, b"", qos=1, retain=True).wait_for_publish(5)
+
+    def mine(r):
+        doc = r.doc() if r.kind == "post" else None
+        return isinstance(doc, dict) and doc.get("params", {}).get("qos_test", {}).get("value") == qos
+
+    assert wait_records(recorder, mine)
+    rec = [r for r in recorder.records(device="t01", kind="post") if mine(r)]
+    assert rec[-1].qos == qos and rec[-1].retain is retain
+
+
+def wait_records(recorder, pred, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(pred(r) for r in recorder.records()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_the_broker_publishes_the_last_will_when_the_gateway_vanishes(broker, accounts, recorder):
+    a = accounts["t02"]
+    code = textwrap.dedent(f"""
+        import time
+        from daqlab.northbound import Uplink
+        up = Uplink({broker.host!r}, {broker.port}, {a.username!r}, {a.password!r}, keepalive=5)
+        up.publish({{"x": 1}}); up.flush(); print("up", flush=True); time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "up"
+        proc.kill()  # no DISCONNECT: the broker must publish the will
+        proc.wait(5)
+        statuses = recorder.wait_for(2, device="t02", kind="status", timeout=10)
+        assert [json.loads(r.payload)["status"] for r in statuses][-2:] == ["online", "offline"]
+        assert statuses[-1].retain  # retained: a platform that connects later still sees "offline"
+    finally:
+        proc.kill()
+
+
+def test_store_and_forward_across_a_broker_restart_loses_nothing(secret):
+    need_mosquitto()
+    dev, plat = device_account("t05", secret), platform_account(secret)
+    with Broker([dev, plat], persistence=True) as b:
+        rec = Recorder.connect(b, plat, client_id="platform-recorder")
+        up = uplink(b, dev)
+        try:
+            for i in range(50):
+                up.publish({"seq": i})
+            up.flush()
+            b.stop()
+            time.sleep(0.3)
+            for i in range(50, 120):  # broker down: held in order
+                up.publish({"seq": i})
+            assert up.pending >= 70 and not up.connected
+            b.start()
+            up.flush(20)
+            got = rec.wait_for(120, device="t05", kind="post", timeout=20)
+        finally:
+            up.close()
+            rec.close()
+    ids = {int(json.loads(r.payload)["id"]) for r in got}
+    seqs = {json.loads(r.payload)["params"]["seq"]["value"] for r in got}
+    assert ids == set(range(1, 121)) and seqs == set(range(120)), f"lost {set(range(1, 121)) - ids}"
+
+
+def test_messages_wait_in_the_spool_file_when_the_uplink_closes_offline(tmp_path, secret):
+    need_mosquitto()
+    dev, plat = device_account("t06", secret), platform_account(secret)
+    with Broker([dev, plat]) as b:
+        port = b.port
+    spool = tmp_path / "uplink-spool.jsonl"
+    up = Uplink("127.0.0.1", port, dev.username, dev.password, spool=spool, connect_timeout=0.3)
+    for i in range(5):
+        up.publish({"seq": i}, 1_000 + i)
+    up.close(timeout=0.2)
+    assert spool.exists() and len(spool.read_text().splitlines()) == 5
+    with Broker([dev, plat], port=port) as b:
+        rec = Recorder.connect(b, plat)
+        with Uplink("127.0.0.1", port, dev.username, dev.password, spool=spool) as up2:
+            nxt = up2.publish({"seq": 5})
+            up2.flush()
+        got = rec.wait_for(6, device="t06", kind="post")
+        rec.close()
+    assert nxt == 6 and not spool.exists()
+    docs = [json.loads(r.payload) for r in got]
+    assert [d["params"]["seq"]["value"] for d in docs] == list(range(6))
+    assert [d["params"]["seq"]["time"] for d in docs[:5]] == [1000, 1001, 1002, 1003, 1004]  # original times
+
+
+def test_a_polled_dataframe_goes_up_one_message_per_scan_at_scan_time(broker, accounts, recorder):
+    with daqlab.plant.run(stations=1) as plant:
+        tags = [t for t in plant.tags(1) if t.name in ("th.temperature", "th.humidity", "meter.power_total")]
+        with Reader(plant.endpoint(1)) as r:
+            df = r.poll(tags, period=0.1, count=3, progress=False)
+    with uplink(broker, accounts["t01"]) as up:
+        before = {r.payload for r in recorder.records(device="t01", kind="post")}
+        ids = up.publish_frame(df)
+        up.flush()
+    assert len(ids) == 3
+    got = [r for r in recorder.wait_for(3, device="t01", kind="post") if r.payload not in before]
+    docs = sorted((json.loads(r.payload) for r in got), key=lambda d: int(d["id"]))[-3:]
+    for i, doc in enumerate(docs):
+        assert doc["params"]["th_temperature"]["value"] == pytest.approx(df["th.temperature"].iloc[i])
+        assert doc["params"]["meter_power_total"]["value"] == pytest.approx(df["meter.power_total"].iloc[i])
+        assert doc["params"]["th_humidity"]["time"] == int(df.attrs["epoch"][i] * 1000)
+
+
+def test_wrong_credentials_are_a_clear_error(broker):
+    with pytest.raises(UplinkError, match="refused"):
+        Uplink(broker.host, broker.port, "t01", "not-the-password")
+
+
+def test_from_env_uses_the_kernels_account(broker, accounts, recorder):
+    env = broker.environment("t02")
+    with Uplink.from_env(env) as up:
+        assert up.topics.post == "/sys/daqlab/t02/thing/event/property/post"
+        up.publish({"y": 2})
+        up.flush()
+    assert recorder.wait_for(1, device="t02", kind="post")
