@@ -1,7 +1,8 @@
 """`daqlab lab` (and `make lab`): the plant in the background and JupyterLab on the lessons.
 
 Station 1 is the trainee's; the kernel finds it through DAQLAB_ENDPOINT (see daqlab.station), and its
-OPC UA server (port 4840, the OPC UA default, or a free port when 4840 is taken) through DAQLAB_OPCUA_ENDPOINT.
+OPC UA server (port 4840, the OPC UA default, or a free port when 4840 is taken) through DAQLAB_OPCUA_ENDPOINT,
+and its account on the lab's MQTT broker (DAQ Lab's own Mosquitto, device "trainee") through DAQLAB_MQTT_*.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 from daqlab import paths
 from daqlab.foreground import run_foreground
 
+LAB_DEVICE = "trainee"  #: the lab's MQTT device account (on the hub: the trainee's own id)
+
 
 def run_lab(args) -> int:
     from daqlab.plant import Plant
@@ -24,6 +27,9 @@ def run_lab(args) -> int:
     opcua_port = args.opcua_port if args.opcua_port and _port_free(args.opcua_port) else 0
     plant.serve_opcua(1, port=opcua_port)  # ~0.1 s with the address-space cache (~2 s the first time)
     env = dict(os.environ, **plant.environment(1), DAQLAB_BASE_PORT=str(args.base_port))
+    platform = _start_platform()
+    if platform is not None:
+        env.update(platform[0].environment(LAB_DEVICE))
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={folder}",
            f"--IdentityProvider.token={token}", "--LabApp.default_url=/lab/tree/01-The-Data-Chain.ipynb"]
@@ -35,6 +41,11 @@ def run_lab(args) -> int:
     print(f"            control API http://127.0.0.1:{plant.control_port}/status, "
           f"datasheet: daqlab plant datasheet --station 1")
     print(f"            OPC UA (station 1) {plant.opcua_endpoint(1)}")
+    if platform is not None:
+        print(f"  MQTT      {platform[0].url}  user {LAB_DEVICE} (password in $DAQLAB_MQTT_PASSWORD); "
+              f"the platform replies on .../post_reply")
+    else:
+        print("  MQTT      not available: `sudo apt-get install mosquitto` for the MQTT lesson and practical")
     print(f"  lessons   {folder}")
     print(f"  open      http://127.0.0.1:{args.port}/lab?token={token}")
     print("  stop      Ctrl-C")
@@ -42,7 +53,26 @@ def run_lab(args) -> int:
     try:
         return run_foreground(cmd, env)
     finally:
+        if platform is not None:
+            platform[1].close()
+            platform[0].close()
         plant.stop()
+
+
+def _start_platform():
+    """DAQ Lab's own Mosquitto with the lab's device account and a platform recorder that answers posts
+    (None, with a note printed by the caller, when Mosquitto is not installed)."""
+    from daqlab.northbound import Broker, Recorder, device_account, platform_account
+    from daqlab.northbound.accounts import new_secret
+    from daqlab.northbound.broker import BrokerError
+
+    secret = new_secret()
+    plat = platform_account(secret)
+    try:
+        broker = Broker([device_account(LAB_DEVICE, secret), plat]).start()
+    except BrokerError:
+        return None
+    return broker, Recorder.connect(broker, plat)
 
 
 def _port_free(port: int, host: str = "127.0.0.1") -> bool:

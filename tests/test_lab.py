@@ -2,6 +2,7 @@
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ def test_lab_starts_plant_and_jupyterlab_with_lesson_one():
     proc = subprocess.Popen([sys.executable, "-m", "daqlab.cli", "lab", "--stations", "2", "--base-port", str(base),
                              "--port", str(web), "--token", "t0ken"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    head = []  # the banner lines read while the lab runs
     try:
         wait_port(base + 1, 30)
         wait_port(web, 60)
@@ -38,9 +40,39 @@ def test_lab_starts_plant_and_jupyterlab_with_lesson_one():
         c = ModbusTcpClient("127.0.0.1", port=base + 1)
         assert c.connect() and not c.read_input_registers(0, count=2, device_id=1).isError()
         c.close()
+        for line in iter(proc.stdout.readline, ""):
+            head.append(line)
+            if line.strip().startswith(("MQTT", "stop")):
+                break
+        mqtt_url = head[-1].split()[1] if head and head[-1].strip().startswith("MQTT") else ""
+        assert mqtt_url.startswith("mqtt://127.0.0.1:"), "the lab printed no MQTT broker"
+        assert _anonymous_refused(mqtt_url)
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        # read through the text wrapper (communicate() would skip what readline() already buffered)
+        out = "".join(head) + proc.stdout.read()
+        proc.wait(30)
     assert f"http://127.0.0.1:{web}/lab?token=t0ken" in out
     assert f"tcp://127.0.0.1:{base + 1}" in out
     assert "OPC UA (station 1) opc.tcp://127.0.0.1:" in out
+    host, port = mqtt_url.split("://")[1].rsplit(":", 1)
+    with pytest.raises(OSError):  # Ctrl-C stopped the lab's broker too
+        socket.create_connection((host, int(port)), timeout=1).close()
+
+
+def _anonymous_refused(url: str) -> bool:
+    """The lab's broker is up and, like every DAQ Lab broker, refuses anonymous clients."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    host, port = url.split("://")[1].rsplit(":", 1)
+    got, done = [], threading.Event()
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    c.on_connect = lambda cl, u, f, rc, p: (got.append(rc), done.set())
+    c.connect(host, int(port))
+    c.loop_start()
+    try:
+        return done.wait(5) and got[0].is_failure
+    finally:
+        c.loop_stop()

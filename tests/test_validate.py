@@ -7,11 +7,13 @@ are validated in temporary copies of their folders, so nothing is written into s
 
 import json
 import shutil
+import time
 
 import pytest
 from nbgrader.validator import Validator
 
 from daqlab.course.generate import source_assignments
+from daqlab.course.grade import _start_platform
 from daqlab.plant import Plant
 
 from .course_helpers import ROOT
@@ -44,14 +46,27 @@ def test_exam_source_passes_and_release_fails(name, instructor_env, tmp_path):
 
 @pytest.mark.parametrize("name", PRACTICALS)
 def test_practical_source_passes_and_release_fails(name, instructor_env, tmp_path):
-    scenario = json.loads((ROOT / "source" / name / f"{name}.ipynb").read_text("utf-8"))["metadata"]["daqlab"]["scenario"]
-    with Plant(3, seed=0, control=True, control_token="t") as plant:
-        for k, v in {**plant.environment(3), "DAQLAB_CONTROL_URL": f"http://127.0.0.1:{plant.control_port}",
-                     "DAQLAB_CONTROL_TOKEN": "t", "DAQLAB_ASSIGNMENT": name}.items():
-            instructor_env.setenv(k, v)
-        plant.apply_scenario(3, scenario)
-        assert validate_copy("source", name, tmp_path) == {}, "the reference solution must pass its own tests"
-        plant.apply_scenario(3, scenario)
-        assert validate_copy("release", name, tmp_path, invert=True) == {}, "the blank release must fail every test"
+    meta = json.loads((ROOT / "source" / name / f"{name}.ipynb").read_text("utf-8"))["metadata"]["daqlab"]
+    platform = _start_platform(tmp_path, name, ["instructor"]) if meta.get("mqtt") else None
+    try:
+        with Plant(3, seed=0, control=True, control_token="t") as plant:
+            for k, v in {**plant.environment(3), "DAQLAB_CONTROL_URL": f"http://127.0.0.1:{plant.control_port}",
+                         "DAQLAB_CONTROL_TOKEN": "t", "DAQLAB_ASSIGNMENT": name}.items():
+                instructor_env.setenv(k, v)
+            if platform is not None:  # as the grading pipeline does for an assignment graded at the broker
+                for k, v in platform[0].environment("instructor").items():
+                    instructor_env.setenv(k, v)
+                instructor_env.setenv("DAQLAB_MQTT_RECORD", str(platform[2]))
+                instructor_env.setenv("DAQLAB_MQTT_SINCE", str(time.time()))
+            plant.apply_scenario(3, meta["scenario"])
+            assert validate_copy("source", name, tmp_path) == {}, "the reference solution must pass its own tests"
+            plant.apply_scenario(3, meta["scenario"])
+            if platform is not None:
+                instructor_env.setenv("DAQLAB_MQTT_SINCE", str(time.time()))
+            assert validate_copy("release", name, tmp_path, invert=True) == {}, "the blank release must fail every test"
+    finally:
+        if platform is not None:
+            platform[1].close()
+            platform[0].close()
     for kind in ("source", "release"):
         assert sorted(p.name for p in (ROOT / kind / name).iterdir()) == [f"{name}.ipynb"], "nothing left behind"

@@ -6,7 +6,9 @@ What happens, in order:
    edited or deleted -> graded with the release's cells (nbgrader restores edited ones, deleted ones
    are put back here) and "graded with errors".
 2. A plant is started for grading (practical assignments): every trainee's station from the roster,
-   reset and set to the assignment's scenario just before their notebook runs.
+   reset and set to the assignment's scenario just before their notebook runs. An assignment whose
+   metadata says ``"mqtt": true`` also gets DAQ Lab's MQTT broker (one account per trainee) and a
+   platform recorder (grading/mqtt-<assignment>.jsonl) that daqlab.grading.publish checks against.
 3. Workers (one process per CPU core; nbgrader imported once each) autograde the submissions. Each
    kernel gets the submission's identity and station in its environment (DAQLAB_STUDENT_ID,
    DAQLAB_ASSIGNMENT, DAQLAB_ENDPOINT, DAQLAB_STATION, DAQLAB_SEED, DAQLAB_CONTROL_URL/TOKEN and the
@@ -205,6 +207,7 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
         token = secrets.token_hex(16)
         plant = Plant(max(stations.values()), seed=s.seed, speed=s.speed, control=True, control_token=token,
                       scenario_salt=s.salt).start()
+    platform = _start_platform(course, assignment, [job[0] for job in todo]) if meta.get("mqtt") and todo else None
     cells = len(json.loads(released.read_text("utf-8"))["cells"])
     limit = cells * s.timeout + JOB_SLACK_S
     free = list(pool)
@@ -217,6 +220,9 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             k = stations[st]
             env.update(plant.environment(k), DAQLAB_CONTROL_URL=f"http://127.0.0.1:{plant.control_port}",
                        DAQLAB_CONTROL_TOKEN=plant.control_token)
+        if platform is not None:
+            broker, _rec, record = platform
+            env.update(broker.environment(st), DAQLAB_MQTT_RECORD=str(record), DAQLAB_MQTT_SINCE=f"{time.time():.3f}")
         return env
 
     def prepare(st: str) -> None:
@@ -266,10 +272,31 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             w.join()
         if plant is not None:
             plant.stop()
+        if platform is not None:
+            platform[1].close()
+            platform[0].close()
     result = [outcomes[st] for st in students]
     _attach_scores(course, assignment, result)
     save_status(course, result)
     return result
+
+
+def _start_platform(course: Path, assignment: str, students: list[str]):
+    """Broker with one device account per trainee being graded (fresh secret) and a platform recorder
+    whose JSONL file (grading/mqtt-<assignment>.jsonl, appended) stays as the instructor's evidence."""
+    from daqlab.northbound import Broker, Recorder, roster_accounts
+    from daqlab.northbound.accounts import new_secret
+
+    accounts = roster_accounts(students, new_secret())
+    broker = Broker(accounts).start()
+    record = course / "grading" / f"mqtt-{assignment}.jsonl"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        rec = Recorder.connect(broker, accounts[-1], path=record)
+    except Exception:
+        broker.close()
+        raise
+    return broker, rec, record
 
 
 def _grader_level_errors(autograded: Path, timeout: int) -> list[str]:

@@ -18,6 +18,8 @@ def for_station(seed: int, station: int) -> dict:
         "power_threshold_w": 1500.0,  # acquire task: the alarm line on the trend
         "poll_period_s": 0.5,  # acquire task: prescribed polling period
         "poll_count": 12,  # acquire task: prescribed number of scans
+        "publish_period_s": 0.5,  # publish task: one property post per scan, this often
+        "publish_count": 10,  # publish task: property posts to send
     }
 
 

@@ -91,8 +91,57 @@ def _derived() -> None:
     }
 
 
+# practical 6 answered with plain paho-mqtt 2.x instead of daqlab.northbound.Uplink
+PAHO_CONNECT = '''import json
+import time
+
+import paho.mqtt.client as mqtt
+
+up = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"gw-{plat.username}")
+up.username_pw_set(plat.username, plat.password)
+up.will_set(plat.topics.status, json.dumps({"status": "offline"}), qos=1, retain=True)
+up.connect(plat.host, plat.port, keepalive=30)
+up.loop_start()
+up.publish(plat.topics.status, json.dumps({"status": "online", "time": int(time.time() * 1000)}),
+           qos=1, retain=True).wait_for_publish(5)'''
+PAHO_PUBLISH = '''from daqlab.acquisition import Reader
+
+names = {"temperature": "th.temperature", "humidity": "th.humidity", "active_power": "meter.power_total"}
+topic = plat.topics.post
+with Reader(me.endpoint) as reader:
+    df = reader.poll([tags[n] for n in names.values()], period=prm["publish_period_s"],
+                     count=prm["publish_count"], progress=False)
+infos = []
+for i, (_, row) in enumerate(df.iterrows()):
+    t = int(df.attrs["epoch"][i] * 1000)
+    payload = {"id": str(i + 1), "version": "1.0", "method": "thing.event.property.post",
+               "params": {ident: {"value": float(row[tag]), "time": t} for ident, tag in names.items()}}
+    infos.append(up.publish(topic, json.dumps(payload), qos=1))
+for info in infos:
+    info.wait_for_publish(5)
+up.disconnect()
+up.loop_stop()'''
+
+
+def _derived_publish() -> None:
+    p6 = "practical-6-publish"
+    s6 = solutions(p6)
+    SAMPLES[p6] = {
+        "perfect": s6,
+        "plain_paho": {"answer1": PAHO_CONNECT, "answer2": PAHO_PUBLISH},
+        # time in seconds where the convention says milliseconds
+        "seconds_not_ms": {**s6, "answer2": s6["answer2"].replace('int(df.attrs["epoch"][i] * 1000)',
+                                                                   'int(df.attrs["epoch"][i])')},
+        "qos0": {**s6, "answer1": s6["answer1"].replace("qos=1", "qos=0")},
+        # "sys/daqlab/..." is not "/sys/daqlab/...": outside the device's topics, refused by the broker
+        "no_leading_slash": {"answer1": PAHO_CONNECT,
+                             "answer2": PAHO_PUBLISH.replace("topic = plat.topics.post", 'topic = plat.topics.post.lstrip("/")')},
+    }
+
+
 def build() -> list[Path]:
     _derived()
+    _derived_publish()
     out = []
     for assignment, samples in SAMPLES.items():
         release = json.loads((ROOT / "release" / assignment / f"{assignment}.ipynb").read_text("utf-8"))
