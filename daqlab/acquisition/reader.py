@@ -214,14 +214,16 @@ class Reader(_Base):
             return done.value
 
     def poll(self, tags, period: float, *, duration: float | None = None, count: int | None = None,
-             progress: bool = True, to=None) -> pd.DataFrame:
+             progress: bool = True, to=None, on_sample=None) -> pd.DataFrame:
         """Scan every ``period`` seconds for ``duration`` seconds or ``count`` scans.
 
         Keeps its period without drift (scan i starts at start + i x period; a scan that is
         late by more than a period is skipped and counted in ``df.attrs["skipped"]``).
         Returns a DataFrame (DatetimeIndex, one column per tag); ``df.attrs`` holds ``units``,
         ``quality`` (per-tag lists; :func:`quality_frame` gives it as a DataFrame of the same shape)
-        and ``requests``. ``to=`` writes CSV or Parquet.
+        and ``requests``. ``to=`` writes CSV or Parquet. ``on_sample`` is called with each Sample as soon
+        as it is read (a gateway publishes while it polls: ``on_sample=uplink.publish_sample``); its time
+        counts against the period.
         """
         n = _scan_count(period, duration, count)
         tags = list(tags)
@@ -238,6 +240,8 @@ class Reader(_Base):
                 bar.update(1)
                 continue
             samples.append(self.read(tags))
+            if on_sample is not None:
+                on_sample(samples[-1])
             bar.update(1)
         bar.close()
         return _frame(tags, samples, skipped, to)
@@ -315,7 +319,8 @@ class AsyncReader(_Base):
             return done.value
 
     async def poll(self, tags, period: float, *, duration: float | None = None, count: int | None = None,
-                   progress: bool = False, to=None) -> pd.DataFrame:
+                   progress: bool = False, to=None, on_sample=None) -> pd.DataFrame:
+        """As :meth:`Reader.poll`; ``on_sample`` may be a plain function or a coroutine function."""
         n = _scan_count(period, duration, count)
         tags = list(tags)
         samples, skipped = [], 0
@@ -331,6 +336,10 @@ class AsyncReader(_Base):
                 bar.update(1)
                 continue
             samples.append(await self.read(tags))
+            if on_sample is not None:
+                res = on_sample(samples[-1])
+                if asyncio.iscoroutine(res):
+                    await res
             bar.update(1)
         bar.close()
         return _frame(tags, samples, skipped, to)

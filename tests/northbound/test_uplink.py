@@ -190,3 +190,23 @@ def test_from_env_uses_the_kernels_account(broker, accounts, recorder):
         up.publish({"y": 2})
         up.flush()
     assert recorder.wait_for(1, device="t02", kind="post")
+
+
+def test_a_gateway_publishes_each_scan_while_it_polls(broker, accounts, recorder):
+    from daqlab.acquisition import Uplink as FromAcquisition
+
+    assert FromAcquisition is Uplink
+    seen = []
+    with daqlab.plant.run(stations=1) as plant:
+        tags = [t for t in plant.tags(1) if t.name in ("th.temperature", "plc.parts")]
+        with Reader(plant.endpoint(1)) as r, uplink(broker, accounts["t02"]) as up:
+            def publish(sample):
+                seen.append(recorder.records(device="t02", kind="post"))  # what had arrived before this scan's post
+                up.publish_sample(sample)
+            df = r.poll(tags, period=0.15, count=4, progress=False, on_sample=publish)
+            up.flush()
+    got = recorder.wait_for(len(seen[0]) + 4, device="t02", kind="post")
+    assert len(seen[-1]) >= len(seen[0]) + 2, "posts arrived while polling, not only at the end"
+    docs = [json.loads(r.payload) for r in got[-4:]]
+    assert [d["params"]["plc_parts"]["value"] for d in docs] == list(df["plc.parts"])
+    assert [d["params"]["plc_parts"]["time"] for d in docs] == [int(e * 1000) for e in df.attrs["epoch"]]
