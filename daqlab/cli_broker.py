@@ -1,4 +1,4 @@
-"""`daqlab broker serve|accounts`: the platform's MQTT broker for a classroom (sub-commands registered by daqlab.cli).
+"""`daqlab broker serve|accounts|schema`: the platform's MQTT broker for a classroom (sub-commands registered by daqlab.cli).
 
 The broker is DAQ Lab's own Mosquitto (daqlab.northbound.broker): one device account per trainee of the
 roster (user name = device name = student id, password derived from the secret), the platform account,
@@ -56,6 +56,11 @@ def add_parsers(sub, fmt) -> None:
                         epilog="Example:\n  daqlab broker accounts --secret-file grader/.mqtt-secret > mqtt-accounts.csv")
     common(a)
 
+    bsub.add_parser("schema", formatter_class=fmt, help="print the JSON Schema of a property post",
+                    description="Print the JSON Schema (draft 2020-12) of the thing-model property post DAQ Lab uses "
+                                "(daqlab.northbound.thingmodel), e.g. to validate payloads with other tools.",
+                    epilog="Example:\n  daqlab broker schema > property-post.schema.json")
+
 
 def secret_from(args) -> str:
     if args.secret_file:
@@ -85,6 +90,13 @@ def accounts_from(args) -> list:
 
 
 def run(args) -> int:
+    if args.broker_command == "schema":
+        import json
+
+        from daqlab.northbound.thingmodel import SCHEMA
+
+        print(json.dumps(SCHEMA, indent=2, ensure_ascii=False))
+        return 0
     accts = accounts_from(args)
     if args.broker_command == "accounts":
         w = csv.writer(sys.stdout)
