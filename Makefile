@@ -54,6 +54,7 @@ test: $(STAMP) sysdeps hubproxy
 bench: $(STAMP)
 	$(PY) bench/plant.py
 	$(PY) bench/acquisition.py
+	$(PY) bench/northbound.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check daqlab tests bench grader

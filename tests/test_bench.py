@@ -32,3 +32,21 @@ def test_dashboards_benchmark_quick_run_prints_its_table():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "first full render" in r.stdout
+
+
+@pytest.mark.slow
+def test_northbound_benchmark_quick_run_prints_the_table_with_no_loss_at_qos1():
+    from tests.northbound.conftest import need_mosquitto
+
+    need_mosquitto()
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "northbound.py"), "--quick", "--messages", "200",
+                        "--paced-messages", "50", "--warmup", "20"],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [line.split("|")[1:-1] for line in r.stdout.splitlines() if line.startswith("| 0 ") or line.startswith("| 1 ")]
+    assert [(q.strip(), who.strip()) for q, who, *_ in rows] == [
+        ("0", "raw paho-mqtt"), ("0", "daqlab Uplink"), ("1", "raw paho-mqtt"), ("1", "daqlab Uplink")]
+    assert all(len(row) == 8 for row in rows)
+    for row in rows[2:]:  # QoS 1: every message received, none lost
+        assert row[6].strip() == "250 / 250" and row[7].strip() == "0"
+    assert "lost at QoS 1: 0 PASS" in r.stdout

@@ -28,6 +28,7 @@ always :meth:`close` it (or use ``with``), or its thread keeps running.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import json
 import math
@@ -40,6 +41,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from daqlab.northbound.thingmodel import PRODUCT_KEY, ThingTopics, identifier, property_post
+
+# identifier() is a pure function (a re.sub and a match, ~0.8 µs) called for every property of every
+# message; a gateway has a fixed set of tag names, so remember them (bounded; bad names are not cached).
+_identifier = functools.lru_cache(maxsize=4096)(identifier)
 
 
 class UplinkError(RuntimeError):
@@ -137,7 +142,8 @@ class Uplink:
                 self.sent += 1
             else:
                 self._early.add(mid)
-            self._ack.notify_all()
+            if not self._unacked:  # flush() waits for this (it also re-checks every 0.1 s): waking it
+                self._ack.notify_all()  # on every ack took the GIL from this thread thousands of times
 
     # ---------------------------------------------------------------- internals (lock held)
     def _hand_over(self, msg) -> None:
@@ -208,7 +214,7 @@ class Uplink:
                 value = value.item()
             if value is None or (isinstance(value, float) and not math.isfinite(value)):
                 continue  # bad quality: leave it out
-            ident = identifier(name)
+            ident = _identifier(name)
             if self._changed(ident, value, now):
                 keep[ident] = value
         if not keep:
