@@ -16,6 +16,7 @@ def add_parsers(sub, fmt) -> None:
     hub = sub.add_parser("hub", formatter_class=fmt, help="the classroom JupyterHub (accounts, plant, exchange)",
                          description="A JupyterHub for a classroom on one machine: an instructor account and one "
                                      "account per roster row, the plant as a hub service (a station per trainee), "
+                                     "the MQTT broker as a hub service (a device account per trainee), "
                                      "the nbgrader exchange, Voila dashboards behind the hub's login, idle culling.",
                          epilog="Examples:\n  daqlab hub serve                      # http://127.0.0.1:8000\n"
                                 "  daqlab hub accounts                   # names, stations and passwords (slips)\n"
@@ -31,7 +32,7 @@ def add_parsers(sub, fmt) -> None:
     s = hsub.add_parser("serve", formatter_class=fmt, help="start the hub in the foreground (Ctrl-C stops it)",
                         description="Install configurable-http-proxy from npm (first time), write the settings, "
                                     "print the accounts and run JupyterHub with grader/jupyterhub/jupyterhub_config.py. "
-                                    "Ctrl-C stops the hub, the proxy, every user server and the plant.",
+                                    "Ctrl-C stops the hub, the proxy, every user server, the plant and the broker.",
                         epilog="Examples:\n  daqlab hub serve\n"
                                "  daqlab hub serve --port 8000 --roster grader/roster.csv --seed 7\n"
                                "  daqlab hub serve --ip 0.0.0.0 --auth shared   # a classroom LAN, one trainee password")
@@ -44,6 +45,10 @@ def add_parsers(sub, fmt) -> None:
     s.add_argument("--base-port", type=int, default=5020, help="plant control API on BASE, station k on BASE+k")
     s.add_argument("--seed", type=int, default=0, help="plant seed (default 0)")
     s.add_argument("--no-plant", action="store_true", help="do not start the plant (it runs elsewhere)")
+    s.add_argument("--mqtt-port", type=int, default=1883,
+                   help="the MQTT broker's port (default 1883; taken by another program: a free port; 0 = a free port)")
+    s.add_argument("--no-broker", action="store_true",
+                   help="do not start the MQTT broker (one runs elsewhere on --mqtt-port with the hub's secret)")
     s.add_argument("--auth", choices=("roster", "shared"), default="roster",
                    help="roster: a password per account (default); shared: one password for all trainees")
     s.add_argument("--cull-timeout", type=int, default=3600, metavar="SECONDS",
@@ -51,8 +56,9 @@ def add_parsers(sub, fmt) -> None:
     s.add_argument("--cull-every", type=int, default=300, metavar="SECONDS", help="culler period (default 300)")
 
     a = hsub.add_parser("accounts", formatter_class=fmt, help="list accounts, stations and passwords",
-                        description="Print every account with its station, endpoint and password (generated on "
-                                    "first use, kept in STATE/secrets.json); --csv writes password slips.",
+                        description="Print every account with its station, endpoint, password and MQTT broker "
+                                    "account (passwords generated on first use, kept in STATE/secrets.json; the "
+                                    "MQTT password derives from the hub's MQTT secret); --csv writes password slips.",
                         epilog="Examples:\n  daqlab hub accounts\n  daqlab hub accounts --csv slips.csv")
     common(a)
     a.add_argument("--csv", default=None, help="also write the accounts to this CSV")
@@ -120,18 +126,19 @@ def _install_proxy(args) -> int:
 
 
 def _rows(settings):
+    """(account, endpoint, hub password, environment with the MQTT account) per account, instructor first."""
     from daqlab.hub.accounts import accounts, user_environment
     from daqlab.hub.settings import Secrets
 
     accts = accounts(settings)
     sec = Secrets.load_or_create(settings.state, [a.name for a in accts.values() if a.station])
     for a in accts.values():
+        env = user_environment(settings, a, mqtt_secret=sec.mqtt_secret)
         if a.station:
             pw = sec.passwords[a.name] if settings.auth == "roster" else sec.shared_password
-            endpoint = user_environment(settings, a)["DAQLAB_ENDPOINT"]
         else:
-            pw, endpoint = sec.instructor_password, ""
-        yield a, endpoint, pw
+            pw = sec.instructor_password
+        yield a, env.get("DAQLAB_ENDPOINT", ""), pw, env
 
 
 def _accounts(args) -> int:
@@ -139,32 +146,41 @@ def _accounts(args) -> int:
 
     settings = _settings(args)
     rows = list(_rows(settings))
-    print(f"{'account':<16} {'role':<10} {'station':>7}  {'endpoint':<22} password   name")
-    for a, endpoint, pw in rows:
-        print(f"{a.name:<16} {a.role:<10} {a.station or '-':>7}  {endpoint:<22} {pw}   {a.display}")
+    print(f"{'account':<16} {'role':<10} {'station':>7}  {'endpoint':<22} {'password':<14} "
+          f"{'mqtt user':<14} {'mqtt password':<16} name")
+    for a, endpoint, pw, env in rows:
+        print(f"{a.name:<16} {a.role:<10} {a.station or '-':>7}  {endpoint:<22} {pw:<14} "
+              f"{env.get('DAQLAB_MQTT_USER', '-'):<14} {env.get('DAQLAB_MQTT_PASSWORD', '-'):<16} {a.display}")
+    print(f"MQTT broker: {settings.mqtt_url}" if settings.mqtt else "MQTT broker: off")
     if args.csv:
         with open(args.csv, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(["account", "name", "role", "station", "endpoint", "password", "url"])
-            for a, endpoint, pw in rows:
-                w.writerow([a.name, a.display, a.role, a.station or "", endpoint, pw, settings.url])
+            w.writerow(["account", "name", "role", "station", "endpoint", "password", "url", "mqtt_url", "mqtt_user",
+                        "mqtt_password"])
+            for a, endpoint, pw, env in rows:
+                w.writerow([a.name, a.display, a.role, a.station or "", endpoint, pw, settings.url,
+                            env.get("DAQLAB_MQTT_URL", ""), env.get("DAQLAB_MQTT_USER", ""),
+                            env.get("DAQLAB_MQTT_PASSWORD", "")])
         print(f"wrote {len(rows)} accounts to {args.csv}")
     return 0
 
 
 def _serve(args) -> int:
+    from daqlab.hub import mqtt
     from daqlab.hub.accounts import accounts, plant_stations
     from daqlab.hub.proxy import ProxyUnavailable, ensure_proxy
 
     settings = _settings(args, course_root=args.course and str(Path(args.course).resolve()), ip=args.ip,
                          port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
                          plant_base_port=args.base_port, plant_seed=args.seed, manage_plant=not args.no_plant,
+                         mqtt=True, mqtt_port=args.mqtt_port, manage_broker=not args.no_broker,
                          auth=args.auth, cull_timeout=args.cull_timeout, cull_every=args.cull_every)
     try:
         ensure_proxy(settings.state)
     except ProxyUnavailable as exc:
         print(exc, file=sys.stderr)
         return 1
+    settings, mqtt_note = mqtt.prepare(settings)  # saved as decided: `daqlab hub accounts` shows the real port
     path = settings.save(Path(settings.state) / "hub-settings.json")
     accts = accounts(settings)
     rows = list(_rows(settings))
@@ -179,6 +195,11 @@ def _serve(args) -> int:
     if settings.manage_plant:
         print(f"  plant       {plant_stations(accts)} station(s); control API 127.0.0.1:{settings.plant_base_port}, "
               f"station k on {settings.plant_base_port}+k")
+    if settings.mqtt:
+        print(f"  mqtt        {settings.mqtt_url} ({'hub service' if settings.manage_broker else 'runs elsewhere'}); "
+              f"a device account per trainee, instructor = platform; record {settings.mqtt_dir / mqtt.RECORD}")
+    if mqtt_note:
+        print(f"  {'WARNING' if not settings.mqtt else 'note':<11} {mqtt_note}")
     print(f"  exchange    {settings.exchange}")
     print(f"  culling     idle servers stopped after {settings.cull_timeout} s" if settings.cull_timeout
           else "  culling     off")

@@ -11,6 +11,12 @@ Contract:
   (the role's config folder: nbgrader identity and exchange, which extensions are on).
 - The instructor's environment points at the course root and carries the plant's control token
   (``DAQLAB_CONTROL_TOKEN``, for the HMI's fault panel); a trainee's never does.
+- The MQTT broker (when ``settings.mqtt``) as :func:`daqlab.station.my_platform` reads it: ``DAQLAB_MQTT_URL``,
+  ``DAQLAB_MQTT_USER`` (a trainee: their own device account, user name = student id, allowed only
+  ``/sys/<productKey>/<id>/#``; the instructor: the ``platform`` account, ``/sys/#``), ``DAQLAB_PRODUCT_KEY``
+  and, given the hub's MQTT secret, ``DAQLAB_MQTT_PASSWORD`` (derived from it; on Kubernetes the pre-spawn
+  hook derives it in the hub pod, so no password is written into the Helm values).
+- The station card (``~/daqlab-station.json``) repeats the station and the broker account, never a password.
 - Hub user names must be lower case (JupyterHub normalises names); a roster id that is not is rejected.
 """
 
@@ -22,6 +28,8 @@ from pathlib import Path
 
 from daqlab.course.roster import RosterError, load_roster
 from daqlab.hub.settings import HubSettings
+from daqlab.northbound.accounts import PLATFORM_USER, derive_password
+from daqlab.northbound.thingmodel import PRODUCT_KEY, ThingTopics
 
 INSTRUCTOR, TRAINEE = "instructor", "trainee"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -46,6 +54,8 @@ def accounts(settings: HubSettings, roster: dict | None = None) -> dict[str, Acc
                           + ", ".join(bad))
     if settings.instructor in roster:
         raise RosterError(f"{settings.roster}: {settings.instructor!r} is the instructor's account, not a trainee")
+    if PLATFORM_USER in roster:
+        raise RosterError(f"{settings.roster}: {PLATFORM_USER!r} is the MQTT platform's account, not a trainee")
     out = {settings.instructor: Account(settings.instructor, INSTRUCTOR, "Instructor 教师")}
     for t in roster.values():
         out[t.student_id] = Account(t.student_id, TRAINEE, t.name, t.station)
@@ -57,7 +67,13 @@ def plant_stations(accts: dict[str, Account]) -> int:
     return max([a.station for a in accts.values() if a.station] or [1])
 
 
-def user_environment(settings: HubSettings, account: Account, plant_token: str | None = None) -> dict[str, str]:
+def mqtt_user(account: Account) -> str:
+    """The broker account of a hub account: a trainee's own device (= student id), the instructor's platform."""
+    return PLATFORM_USER if account.role == INSTRUCTOR else account.name
+
+
+def user_environment(settings: HubSettings, account: Account, plant_token: str | None = None,
+                     mqtt_secret: str | None = None) -> dict[str, str]:
     """The environment of ``account``'s server and kernels (see the module docstring)."""
     env = {"DAQLAB_ROLE": account.role, "DAQLAB_INSTRUCTOR": settings.instructor, "DAQLAB_COURSE": settings.course_id,
            "DAQLAB_PLANT_HOST": settings.plant_host, "DAQLAB_BASE_PORT": str(settings.plant_base_port),
@@ -71,12 +87,22 @@ def user_environment(settings: HubSettings, account: Account, plant_token: str |
         env["DAQLAB_COURSE_ROOT"] = str(Path(settings.results) / account.name)
         env["DAQLAB_STATION"] = str(account.station)
         env["DAQLAB_ENDPOINT"] = f"tcp://{settings.plant_host}:{settings.plant_base_port + account.station}"
+    if settings.mqtt:
+        env.update({"DAQLAB_MQTT_URL": settings.mqtt_url, "DAQLAB_MQTT_USER": mqtt_user(account),
+                    "DAQLAB_PRODUCT_KEY": PRODUCT_KEY})
+        if mqtt_secret:
+            env["DAQLAB_MQTT_PASSWORD"] = derive_password(mqtt_secret, mqtt_user(account))
     return env
 
 
 def station_card(settings: HubSettings, account: Account) -> dict:
     """What ``~/daqlab-station.json`` tells a trainee (and a kernel without the environment)."""
     env = user_environment(settings, account)
-    return {"student_id": account.name, "name": account.display, "station": account.station,
+    card = {"student_id": account.name, "name": account.display, "station": account.station,
             "endpoint": env["DAQLAB_ENDPOINT"], "seed": settings.plant_seed, "course": settings.course_id,
             "datasheet": f"daqlab plant datasheet --station {account.station} --seed {settings.plant_seed}"}
+    if settings.mqtt:  # the password stays in the kernel's environment and on the slip: cards get shared
+        user = mqtt_user(account)
+        card["mqtt"] = {"url": env["DAQLAB_MQTT_URL"], "username": user, "product_key": PRODUCT_KEY,
+                        "post_topic": ThingTopics(PRODUCT_KEY, user).post}
+    return card

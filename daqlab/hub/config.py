@@ -3,23 +3,25 @@
 - :func:`portable_config`: the part that is the same on one machine and on Kubernetes (who may sign in,
   who is admin, groups, roles, the default URL, spawn timeouts), as plain ``{Class: {trait: value}}`` data.
 - :func:`user_environments`: every account's environment (station, role, config folder, course or results).
-- :func:`services`: the hub-managed services of a single machine, as :class:`Service` records. It is the
-  ONE place to add a service (e.g. an MQTT broker later): :func:`service_config` turns the list into
-  ``JupyterHub.services`` and the matching ``load_roles``.
+- :func:`services`: the hub-managed services of a single machine, as :class:`Service` records (the plant,
+  the MQTT broker, the idle culler, the operator's token). It is the ONE place to add a service:
+  :func:`service_config` turns the list into ``JupyterHub.services`` and the matching ``load_roles``.
 - :func:`apply_local`: everything on a traitlets config ``c`` for one machine: the above, plus the proxy
   installed from npm, the simple local process spawner with a home per user, authentication, and a
   pre-spawn hook that provisions the home and sets the environment (:mod:`daqlab.hub.hook`).
 
 Kubernetes gets :func:`portable_config` and :func:`user_environments` rendered into the Helm values by
-:mod:`daqlab.hub.z2jh`; there the plant is a Deployment and culling is Z2JH's own ``cull`` section.
+:mod:`daqlab.hub.z2jh`; there the plant and the broker are Deployments and culling is Z2JH's own ``cull`` section.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daqlab.hub import mqtt
 from daqlab.hub.accounts import INSTRUCTOR, TRAINEE, Account, accounts, plant_stations, user_environment
 from daqlab.hub.settings import HubSettings, Secrets
 
@@ -57,12 +59,15 @@ def portable_config(settings: HubSettings, accts: dict[str, Account]) -> dict:
     }
 
 
-def user_environments(settings: HubSettings, accts: dict[str, Account], plant_token: str | None = None) -> dict:
-    return {name: user_environment(settings, a, plant_token) for name, a in accts.items()}
+def user_environments(settings: HubSettings, accts: dict[str, Account], plant_token: str | None = None,
+                      mqtt_secret: str | None = None) -> dict:
+    return {name: user_environment(settings, a, plant_token, mqtt_secret) for name, a in accts.items()}
 
 
 def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account]) -> list[Service]:
-    """The single-machine hub's services: the classroom plant, the idle culler and the operator token."""
+    """The single-machine hub's services: the classroom plant, the MQTT broker (``settings.mqtt`` and
+    ``manage_broker``, and at least one trainee), the idle culler and the operator token. ``settings`` are
+    those :func:`daqlab.hub.mqtt.prepare` returned (Mosquitto present, the port free)."""
     out = []
     if settings.manage_plant:
         out.append(Service("plant", [settings.python, "-m", "daqlab.cli", "plant", "serve",
@@ -70,6 +75,8 @@ def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account])
                                      "--base-port", str(settings.plant_base_port), "--seed", str(settings.plant_seed),
                                      "--speed", f"{settings.plant_speed:g}", "--token", secrets.plant_token],
                            environment={"PYTHONUNBUFFERED": "1"}))
+    if settings.mqtt and settings.manage_broker and any(a.role == TRAINEE for a in accts.values()):
+        out.append(Service("broker", mqtt.broker_command(settings), environment=mqtt.broker_environment(secrets.mqtt_secret)))
     if settings.cull_timeout > 0:
         out.append(Service("idle-culler", [settings.python, "-c", CULLER_LAUNCH, f"--timeout={settings.cull_timeout}",
                                            f"--cull-every={settings.cull_every}"], scopes=CULLER_SCOPES))
@@ -96,10 +103,15 @@ def service_config(svcs: list[Service]) -> dict:
 
 
 def apply_local(c, settings: HubSettings) -> dict[str, Account]:
-    """Configure ``c`` (a traitlets Config) for the single-machine hub; returns the accounts."""
+    """Configure ``c`` (a traitlets Config) for the single-machine hub; returns the accounts. The broker is
+    decided first (:func:`daqlab.hub.mqtt.prepare`: Mosquitto missing -> a warning on stderr and no MQTT;
+    port taken -> a free one), so the environments and the broker service agree on its port."""
     from daqlab.hub.files import provision_home, write_role_configs
     from daqlab.hub.hook import set_user_environment
 
+    settings, note = mqtt.prepare(settings)
+    if note:
+        print(f"DAQ Lab hub: {note}", file=sys.stderr, flush=True)
     accts = accounts(settings)
     trainees = [a.name for a in accts.values() if a.role == TRAINEE]
     sec = Secrets.load_or_create(settings.state, trainees)
@@ -131,7 +143,7 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
     c.Spawner.cmd = [str(Path(settings.python).parent / "jupyterhub-singleuser")]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         c.Spawner.args = ["--ServerApp.allow_root=True"]
-    envs = user_environments(settings, accts, sec.plant_token)
+    envs = user_environments(settings, accts, sec.plant_token, sec.mqtt_secret)
     venv_bin = str(Path(settings.python).parent)
 
     def pre_spawn(spawner):

@@ -1,12 +1,16 @@
 """The pre-spawn hook body shared by the single-machine hub and Zero to JupyterHub.
 
-This module must stay self-contained (no imports): :mod:`daqlab.hub.z2jh` copies the source of
-:func:`set_user_environment` into the Helm values' ``hub.extraConfig``, where daqlab is not installed.
+This module must stay self-contained (no imports at module level, none from daqlab): :mod:`daqlab.hub.z2jh`
+copies the source of its functions into the Helm values' ``hub.extraConfig``, where daqlab is not installed.
 
 Contract: ``environments`` maps hub user name -> environment (built by
 :func:`daqlab.hub.accounts.user_environment`); the spawner's environment is extended with the user's;
 a user absent from it cannot start a server (a clear error on the spawn page), so nobody outside the
 roster gets a station or a role by accident.
+
+Kubernetes only: :func:`add_mqtt_password` derives the user's broker password in the hub pod from the MQTT
+secret (a Kubernetes Secret in the hub's environment), so the Helm values never hold a password. It computes
+exactly :func:`daqlab.northbound.accounts.derive_password` (a test pins the two together).
 """
 
 
@@ -41,3 +45,21 @@ def add_role_volumes(spawner, role_volumes, role):
     spawner.volumes = extend(spawner.volumes, [dict(v) for v in extra.get("volumes", [])])
     spawner.volume_mounts = extend(spawner.volume_mounts, mounts)
     return mounts
+
+
+def add_mqtt_password(spawner, secret):
+    """Kubernetes only: set ``DAQLAB_MQTT_PASSWORD`` for the ``DAQLAB_MQTT_USER`` of ``spawner.environment``:
+    the first 16 characters of the lower-case base32 of HMAC-SHA256(secret, user). Nothing happens without a
+    user or a secret (the kernel then meets a clear "not authorised" from the broker)."""
+    import base64
+    import hashlib
+    import hmac
+
+    env = dict(spawner.environment or {})
+    user = env.get("DAQLAB_MQTT_USER")
+    if not (user and secret):
+        return None
+    digest = hmac.new(secret.encode(), user.encode(), hashlib.sha256).digest()
+    env["DAQLAB_MQTT_PASSWORD"] = base64.b32encode(digest).decode().lower()[:16]
+    spawner.environment = env
+    return env["DAQLAB_MQTT_PASSWORD"]

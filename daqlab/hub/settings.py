@@ -10,10 +10,13 @@ Contract:
   and the Kubernetes rendering (:mod:`daqlab.hub.z2jh`) uses the same class with in-pod paths.
 - Ports: the public URL ``http://ip:port`` (proxy), the hub's own API on ``hub_port``, the proxy's REST
   API on ``proxy_api_port``, the plant's control API on ``plant_base_port`` and station k on
-  ``plant_base_port + k``. All on 127.0.0.1 unless told otherwise.
+  ``plant_base_port + k``, the MQTT broker on ``mqtt_port`` (1883; when another program, e.g. a system
+  Mosquitto, already listens there, the hub takes a free port: :mod:`daqlab.hub.mqtt`). All on 127.0.0.1
+  unless told otherwise.
 - Secrets are generated once, on first use, and kept in ``<state>/secrets.json`` (mode 0600): the plant's
   control token, the operator service's API token, the instructor's password, one password per trainee
-  (roster authentication) and a shared trainee password (shared-password authentication).
+  (roster authentication), a shared trainee password (shared-password authentication) and the MQTT secret
+  every broker password derives from (:func:`daqlab.northbound.accounts.derive_password`).
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ class HubSettings:
     plant_seed: int = 0  #: plant seed (station variants)
     plant_speed: float = 1.0  #: plant seconds per wall second
     manage_plant: bool = True  #: run the plant as a hub-managed service (False: it runs elsewhere)
+    mqtt: bool = True  #: give every account a broker account (False: no DAQLAB_MQTT_* at all, no broker)
+    mqtt_host: str = "127.0.0.1"  #: where kernels reach the MQTT broker (the broker service listens there)
+    mqtt_port: int = 1883  #: the broker's port (taken by another program at hub start: a free one instead)
+    manage_broker: bool = True  #: run the broker as a hub-managed service (False: it runs elsewhere)
     auth: str = "roster"  #: "roster" (a password per account), "shared" (one trainee password) or "dummy" (tests)
     cull_timeout: int = 3600  #: stop a user server idle for this many seconds (0: no culling)
     cull_every: int = 300  #: how often the idle culler looks (seconds)
@@ -80,6 +87,16 @@ class HubSettings:
 
     def home(self, user: str) -> Path:
         return Path(self.homes) / user
+
+    @property
+    def mqtt_url(self) -> str:
+        return f"mqtt://{self.mqtt_host}:{self.mqtt_port}"
+
+    @property
+    def mqtt_dir(self) -> Path:
+        """The broker's folder: ``broker/`` (generated config, hashed passwords, ACL, log, persistence) and
+        ``platform.jsonl`` (every message published, as the platform recorded it)."""
+        return Path(self.state) / "mqtt"
 
     def role_config(self, role: str) -> Path:
         """The Jupyter config folder of a role ("instructor" | "trainee"), put on JUPYTER_CONFIG_PATH."""
@@ -111,6 +128,7 @@ class Secrets:
     instructor_password: str  #: the instructor's login password (>= 32 characters: an admin)
     shared_password: str  #: the trainees' password when auth = "shared"
     passwords: dict[str, str]  #: per-trainee login passwords when auth = "roster"
+    mqtt_secret: str  #: the broker passwords derive from it (HMAC of the user name); instructor side only
 
     @classmethod
     def load_or_create(cls, state, users=()) -> Secrets:
@@ -119,7 +137,7 @@ class Secrets:
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         changed = not path.exists()
         for key, size in (("plant_token", 16), ("operator_token", 24), ("instructor_password", 24),
-                          ("shared_password", 6)):
+                          ("shared_password", 6), ("mqtt_secret", 16)):
             if not data.get(key):
                 data[key], changed = secrets.token_hex(size) if key != "shared_password" else _words(), True
         pw = data.setdefault("passwords", {})

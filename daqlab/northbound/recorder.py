@@ -153,8 +153,7 @@ class Recorder:
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                got = [r for r in self._records if (filters.get("device") is None or r.device == filters["device"])
-                       and (filters.get("kind") is None or r.kind == filters["kind"])]
+                got = self.records(**filters)  # same filters as records(), ``since`` included (re-entrant lock)
                 left = deadline - time.monotonic()
                 if len(got) >= n or left <= 0:
                     return got

@@ -2,17 +2,23 @@
 
 import asyncio
 import json
+import socket
 import sys
+from types import SimpleNamespace
 
 import pytest
 from traitlets.config import Config
 
+from daqlab.cli import _parser
 from daqlab.course.roster import RosterError
+from daqlab.hub import hook, mqtt
 from daqlab.hub.accounts import accounts, user_environment
 from daqlab.hub.auth import RosterPasswordAuthenticator
 from daqlab.hub.config import apply_local
 from daqlab.hub.files import provision_home, role_files
 from daqlab.hub.settings import HubSettings, Secrets
+from daqlab.northbound import broker as nb_broker
+from daqlab.northbound.accounts import derive_password
 
 from ..course_helpers import ROOT
 
@@ -22,7 +28,19 @@ def settings(tmp_path):
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,name,station\nalice,Alice Wang,2\nbob,Bob Li,5\n", encoding="utf-8")
     return HubSettings(roster=str(roster), state=str(tmp_path / "hub"), course_root=str(tmp_path / "course"),
-                       plant_base_port=6000, plant_seed=7)
+                       plant_base_port=6000, plant_seed=7, mqtt_port=free_port())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def with_mosquitto():
+    if mqtt.mosquitto_missing():
+        pytest.skip(mqtt.mosquitto_missing())
 
 
 def test_accounts_are_the_instructor_and_the_roster(settings):
@@ -39,6 +57,14 @@ def test_roster_ids_that_are_not_hub_names_are_refused(tmp_path, settings):
         accounts(settings)
 
 
+def test_the_mqtt_platform_account_is_not_a_trainee_name(tmp_path, settings):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("student_id,name,station\nplatform,P,1\n", encoding="utf-8")
+    settings.roster = str(bad)
+    with pytest.raises(RosterError, match="MQTT platform"):
+        accounts(settings)
+
+
 def test_trainee_environment_names_their_station_and_their_results_only(settings):
     accts = accounts(settings)
     env = user_environment(settings, accts["bob"], plant_token="secret")
@@ -51,15 +77,39 @@ def test_trainee_environment_names_their_station_and_their_results_only(settings
     assert "DAQLAB_ENDPOINT" not in g
 
 
+def test_each_account_gets_its_own_broker_account(settings):
+    accts = accounts(settings)
+    bob = user_environment(settings, accts["bob"], mqtt_secret="s3cret")
+    assert bob["DAQLAB_MQTT_URL"] == f"mqtt://127.0.0.1:{settings.mqtt_port}"
+    assert (bob["DAQLAB_MQTT_USER"], bob["DAQLAB_PRODUCT_KEY"]) == ("bob", "daqlab")
+    assert bob["DAQLAB_MQTT_PASSWORD"] == derive_password("s3cret", "bob")
+    alice = user_environment(settings, accts["alice"], mqtt_secret="s3cret")
+    assert alice["DAQLAB_MQTT_PASSWORD"] != bob["DAQLAB_MQTT_PASSWORD"]
+    g = user_environment(settings, accts["grader-daqlab"], mqtt_secret="s3cret")
+    assert (g["DAQLAB_MQTT_USER"], g["DAQLAB_MQTT_PASSWORD"]) == ("platform", derive_password("s3cret", "platform"))
+    assert "DAQLAB_MQTT_PASSWORD" not in user_environment(settings, accts["bob"]), "no secret, no password"
+    settings.mqtt = False
+    assert not [k for k in user_environment(settings, accts["bob"], mqtt_secret="s3cret") if "MQTT" in k]
+
+
+def test_the_kubernetes_hook_derives_the_same_mqtt_password():
+    for user in ("t01", "platform", "bob.li-2"):
+        sp = SimpleNamespace(environment={"DAQLAB_MQTT_USER": user})
+        assert hook.add_mqtt_password(sp, "k8s-secret") == derive_password("k8s-secret", user)
+        assert sp.environment["DAQLAB_MQTT_PASSWORD"] == derive_password("k8s-secret", user)
+    empty = SimpleNamespace(environment={"DAQLAB_MQTT_USER": "t01"})
+    assert hook.add_mqtt_password(empty, "") is None and "DAQLAB_MQTT_PASSWORD" not in empty.environment
+
+
 def test_local_config_services_roles_and_spawner(settings):
     c = Config()
     apply_local(c, settings)
     names = [s["name"] for s in c.JupyterHub.services]
-    assert names == ["plant", "idle-culler", "daqlab-operator"]
+    assert names == ["plant", "broker", "idle-culler", "daqlab-operator"]
     plant = c.JupyterHub.services[0]["command"]
     assert plant[:4] == [sys.executable, "-m", "daqlab.cli", "plant"]
     assert plant[plant.index("--stations") + 1] == "5" and plant[plant.index("--base-port") + 1] == "6000"
-    culler = c.JupyterHub.services[1]["command"]
+    culler = c.JupyterHub.services[2]["command"]
     assert "--timeout=3600" in culler and "jupyterhub_idle_culler" in culler[2]
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert "delete:servers" in roles["idle-culler"]["scopes"] and roles["daqlab-operator"]["services"] == ["daqlab-operator"]
@@ -75,7 +125,61 @@ def test_culling_off_drops_the_culler(settings):
     settings.cull_timeout = 0
     c = Config()
     apply_local(c, settings)
-    assert [s["name"] for s in c.JupyterHub.services] == ["plant", "daqlab-operator"]
+    assert [s["name"] for s in c.JupyterHub.services] == ["plant", "broker", "daqlab-operator"]
+
+
+def broker_service(c) -> dict:
+    return next(s for s in c.JupyterHub.services if s["name"] == "broker")
+
+
+def trainee_env(settings, c, name) -> dict:
+    spawner = SimpleNamespace(user=SimpleNamespace(name=name), environment={}, notebook_dir="")
+    c.Spawner.pre_spawn_hook(spawner)
+    return spawner.environment
+
+
+def test_broker_service_runs_daqlab_broker_serve_with_the_hubs_accounts(settings, with_mosquitto):
+    c = Config()
+    apply_local(c, settings)
+    svc = broker_service(c)
+    cmd = svc["command"]
+    assert cmd[:3] == [sys.executable, "-m", "daqlab.cli"]
+    args = _parser().parse_args(cmd[3:])
+    assert (args.command, args.broker_command) == ("broker", "serve")
+    assert (args.roster, args.host, args.port) == (settings.roster, "127.0.0.1", settings.mqtt_port)
+    state = settings.state
+    assert args.persistence and args.workdir == f"{state}/mqtt/broker" and args.record == f"{state}/mqtt/platform.jsonl"
+    secret = Secrets.load_or_create(settings.state).mqtt_secret
+    assert svc["environment"]["DAQLAB_MQTT_SECRET"] == secret and len(secret) >= 32
+    assert secret not in " ".join(cmd) and args.secret is None, "the secret is not on the command line (ps)"
+    # the spawned server's environment: bob's own device account, derived from the same secret
+    bob = trainee_env(settings, c, "bob")
+    assert bob["DAQLAB_MQTT_URL"] == f"mqtt://127.0.0.1:{args.port}" and bob["DAQLAB_MQTT_USER"] == "bob"
+    assert bob["DAQLAB_MQTT_PASSWORD"] == derive_password(secret, "bob")
+    assert trainee_env(settings, c, "grader-daqlab")["DAQLAB_MQTT_USER"] == "platform"
+
+
+def test_a_taken_mqtt_port_gives_the_hub_a_free_one(settings, with_mosquitto, capsys):
+    with socket.socket() as other:  # another program (a system Mosquitto) listens on the port
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        settings.mqtt_port = other.getsockname()[1]
+        c = Config()
+        apply_local(c, settings)
+    port = int(_parser().parse_args(broker_service(c)["command"][3:]).port)
+    assert port != settings.mqtt_port and trainee_env(settings, c, "alice")["DAQLAB_MQTT_URL"].endswith(f":{port}")
+    assert f"MQTT port {settings.mqtt_port}" in capsys.readouterr().err
+
+
+def test_without_mosquitto_the_hub_starts_without_broker_and_says_why(settings, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(nb_broker, "SEARCH", ())  # a machine without the Debian package:
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH, nothing in the sbin folders
+    c = Config()
+    apply_local(c, settings)
+    assert "broker" not in [s["name"] for s in c.JupyterHub.services]
+    assert not [k for k in trainee_env(settings, c, "bob") if "MQTT" in k], "no account on a broker that is not there"
+    err = capsys.readouterr().err
+    assert "MQTT broker NOT started" in err and "apt-get install mosquitto" in err
 
 
 def test_secrets_are_kept_and_new_trainees_get_a_password(settings):
@@ -123,6 +227,24 @@ def test_home_gets_lessons_once_and_a_station_card(settings):
     assert (home / "dashboards" / "results.ipynb").exists()
     card = json.loads((home / "daqlab-station.json").read_text())
     assert (card["station"], card["endpoint"]) == (5, "tcp://127.0.0.1:6005")
+    assert card["mqtt"] == {"url": settings.mqtt_url, "username": "bob", "product_key": "daqlab",
+                            "post_topic": "/sys/daqlab/bob/thing/event/property/post"}
+    assert "password" not in json.dumps(card), "the MQTT password stays in the kernel's environment"
     lesson.write_text("my work")
     provision_home(settings, bob)
     assert lesson.read_text() == "my work", "a second start never overwrites the trainee's work"
+
+
+def test_accounts_command_lists_each_mqtt_account_with_its_password(settings, tmp_path, capsys):
+    import csv
+
+    from daqlab.cli import main
+
+    slips = tmp_path / "slips.csv"
+    assert main(["hub", "accounts", "--state", settings.state, "--roster", settings.roster, "--csv", str(slips)]) == 0
+    secret = Secrets.load_or_create(settings.state).mqtt_secret
+    out = capsys.readouterr().out
+    assert "mqtt password" in out and derive_password(secret, "bob") in out
+    rows = {r["account"]: r for r in csv.DictReader(slips.open(encoding="utf-8"))}
+    assert (rows["bob"]["mqtt_user"], rows["bob"]["mqtt_password"]) == ("bob", derive_password(secret, "bob"))
+    assert rows["grader-daqlab"]["mqtt_user"] == "platform" and rows["bob"]["mqtt_url"].startswith("mqtt://127.0.0.1:")

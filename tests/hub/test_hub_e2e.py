@@ -8,8 +8,11 @@ from a kernel in their own server; the trainees fetch feedback. Scores are check
 chromium (Playwright) signs in as a trainee with the password from the roster authenticator and sees the
 assignment list and their own results dashboard (Voila behind the hub's login), and no one else's.
 
+A trainee's kernel also publishes with its own MQTT account to the hub's broker (Mosquitto, a hub service):
+its own topic reaches the platform's record, a neighbour's is refused; stopping the hub leaves no Mosquitto.
+
 Real parts only: JupyterHub, configurable-http-proxy from npm, jupyterhub-singleuser servers, nbgrader's
-server extensions, kernels, the plant, chromium. Without npm (or chromium/playwright) the test skips
+server extensions, kernels, the plant, Mosquitto, chromium. Without npm (or chromium/playwright) the test skips
 (fails when $CI is set: `make test` installs them). Screenshots go to test-artifacts/.
 """
 
@@ -21,11 +24,14 @@ import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from daqlab.hub.mqtt import mosquitto_missing
 from daqlab.hub.settings import HubSettings, Secrets, default_state
+from daqlab.northbound.recorder import load_records
 
 from ..course_helpers import ROOT, make_course
 from ..dashboards.test_browser import CHROMIUM, CHROMIUM_ARGS, need_browser
@@ -52,6 +58,49 @@ def need_npm_proxy():
         if os.environ.get("CI"):
             pytest.fail(str(exc))
         pytest.skip(str(exc))
+
+
+def need_mosquitto():
+    missing = mosquitto_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+
+
+def mosquittos(folder) -> list[str]:
+    """Command lines of the running Mosquitto processes whose config lives under ``folder``."""
+    out = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = b" ".join(args).decode(errors="replace")
+        if args and args[0].endswith(b"mosquitto") and str(folder) in text:
+            out.append(text)
+    return out
+
+
+# from a trainee's kernel, with the account the hub gave it: a QoS 1 post on its own topic, then on bob's;
+# prints the two PUBACK reason codes (MQTT 5)
+MQTT_PROBE = """
+import json, time, paho.mqtt.client as mqtt
+from daqlab.station import my_platform
+from daqlab.northbound.thingmodel import ThingTopics, property_post
+p = my_platform()
+now = int(time.time() * 1000)
+acks = {}
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id=f"e2e-{p.username}")
+c.username_pw_set(p.username, p.password)
+c.on_publish = lambda cl, u, mid, rc, props: acks.__setitem__(mid, str(rc))
+c.connect(p.host, p.port); c.loop_start()
+mine = c.publish(p.topics.post, json.dumps(property_post({"temperature": 21.5}, now, 1)), qos=1)
+theirs = c.publish(ThingTopics(p.product_key, "bob").post, json.dumps(property_post({"temperature": 99.0}, now, 2)), qos=1)
+mine.wait_for_publish(5); theirs.wait_for_publish(5)
+c.disconnect(); c.loop_stop()
+print(p.username, acks[mine.mid], "|", acks[theirs.mid])
+"""
 
 
 def listed(reply) -> list:
@@ -114,6 +163,7 @@ def test_hub_release_fetch_submit_grade_feedback_and_trainee_dashboard(tmp_path)
     t_start = time.monotonic()
     proxy = need_npm_proxy()
     need_browser()
+    need_mosquitto()
     timings = {}
 
     course = make_course(tmp_path, [P, T])
@@ -125,27 +175,42 @@ def test_hub_release_fetch_submit_grade_feedback_and_trainee_dashboard(tmp_path)
     base = free_port_block(len(TRAINEES) + 2)
     settings = HubSettings(course_root=str(course), roster=str(roster), state=str(tmp_path / "hub"),
                            port=ports, hub_port=ports + 1, proxy_api_port=ports + 2, plant_base_port=base,
-                           plant_seed=7, cull_timeout=600, cull_every=60, proxy_command=str(proxy))
+                           plant_seed=7, cull_timeout=600, cull_every=60, proxy_command=str(proxy),
+                           mqtt_port=ports + 3)
     hub = Hub(settings, tmp_path / "hub.log")
     try:
         timings["hub start"] = hub.start()
         wait_port(base + 3, 30)  # the hub-managed plant: station 3 (bob's) answers on BASE+3
+        wait_port(settings.mqtt_port, 30)  # the hub-managed broker
         running = {s["name"]: s for s in hub.api("GET", "/hub/api/services").values()}
-        assert running["plant"]["pid"] and running["idle-culler"]["pid"], running
+        assert running["plant"]["pid"] and running["idle-culler"]["pid"] and running["broker"]["pid"], running
         users = [GRADER, *TRAINEES]
         with ThreadPoolExecutor(len(users)) as ex:
             spawn = dict(zip(users, ex.map(hub.start_server, users), strict=True))
         timings["user servers (3 in parallel)"] = max(spawn.values())
 
-        # --- what a trainee's server is given: identity, station (env + file), hub plant reachable, no grading UI
+        # --- what a trainee's server is given: identity, station (env + file), hub plant reachable, no grading UI;
+        # MQTT (the same kernel): alice's own account publishes on her topic (the platform records it), not on bob's
+        t0 = time.monotonic()
         out = hub.run_code("alice", "import daqlab, json, os\ns = daqlab.my_station()\n"
                                     "from daqlab.modbus import ModbusTcpClient\n"
                                     "c = ModbusTcpClient(s.host, port=s.port); c.connect()\n"
                                     "rr = c.read_holding_registers(0, count=1, device_id=1); c.close()\n"
                                     "card = json.load(open(os.path.expanduser('~/daqlab-station.json')))\n"
                                     "print(os.environ['JUPYTERHUB_USER'], s.station, s.port, card['station'], "
-                                    "rr.isError(), 'DAQLAB_CONTROL_TOKEN' in os.environ)")
-        assert out.split() == ["alice", "2", str(base + 2), "2", "False", "False"], out
+                                    "rr.isError(), 'DAQLAB_CONTROL_TOKEN' in os.environ)\n" + MQTT_PROBE)
+        station, mqtt = out.splitlines()
+        assert station.split() == ["alice", "2", str(base + 2), "2", "False", "False"], out
+        assert mqtt.split() == ["alice", "Success", "|", "Not", "authorized"], out
+        record = settings.mqtt_dir / "platform.jsonl"
+        deadline = time.monotonic() + 5
+        while not [r for r in load_records(record) if r.kind == "post"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        posts = [r for r in load_records(record) if r.kind == "post"]
+        assert [(r.device, r.errors) for r in posts] == [("alice", [])], posts
+        card = json.loads((settings.home("alice") / "daqlab-station.json").read_text())
+        assert card["mqtt"]["username"] == "alice" and card["mqtt"]["url"] == settings.mqtt_url
+        timings["trainee kernel: station + mqtt"] = time.monotonic() - t0
         assert hub.user("alice", "GET", "api/contents/lessons")["type"] == "directory", "lessons copied on first start"
         with pytest.raises(HubError, match="404"):
             hub.user("alice", "GET", "formgrader/api/assignments")
@@ -226,12 +291,14 @@ def test_hub_release_fetch_submit_grade_feedback_and_trainee_dashboard(tmp_path)
         t0 = time.monotonic()
         hub.stop()
         timings["hub stop"] = time.monotonic() - t0
+        left = mosquittos(settings.mqtt_dir)
         total = time.monotonic() - t_start
         timings["TOTAL"] = total
         print("\n".join(f"{k:<45} {v:6.1f} s" for k, v in timings.items()))
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "hub-e2e-timings.json").write_text(json.dumps(timings, indent=2))
         shutil.copy(tmp_path / "hub.log", ARTIFACTS / "hub-e2e-hub.log")
+    assert not left, f"stopping the hub left its Mosquitto running: {left}"
     assert total < BUDGET_S, f"the whole flow took {total:.0f} s (budget {BUDGET_S} s)"
 
 

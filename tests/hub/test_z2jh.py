@@ -10,10 +10,11 @@ from traitlets.config import Config
 
 from daqlab.cli import _parser
 from daqlab.course.roster import load_roster
-from daqlab.hub.accounts import accounts
+from daqlab.hub.accounts import accounts, user_environment
 from daqlab.hub.config import portable_config, user_environments
 from daqlab.hub.settings import HubSettings
-from daqlab.hub.z2jh import POD_EXCHANGE, kubernetes_settings, render_values
+from daqlab.hub.z2jh import MQTT_SECRET, POD_EXCHANGE, kubernetes_settings, render_values
+from daqlab.northbound.accounts import derive_password
 
 from ..course_helpers import ROOT
 
@@ -54,6 +55,9 @@ def test_values_match_the_schema_for_the_keys_used():
     # the checks the schema exists for: a typo is caught, culling and the shared exchange are there
     bad = dict(values, cull={**values["cull"], "timout": 10})
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(bad))
+    typo = {"valueFrom": {"secretKeyref": MQTT_SECRET}}  # a Secret reference with a typo is caught too
+    bad = dict(values, hub={**values["hub"], "extraEnv": {"DAQLAB_MQTT_SECRET": typo}})
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(bad))
     assert values["cull"]["enabled"] and values["cull"]["timeout"] >= 600
     mounts = {m["name"]: m["mountPath"] for m in values["singleuser"]["storage"]["extraVolumeMounts"]}
     assert mounts["nbgrader-exchange"] == POD_EXCHANGE
@@ -83,9 +87,13 @@ def test_extra_config_is_the_builders_config_for_both_platforms():
     assert env_kube["t05"]["DAQLAB_ENDPOINT"] == "tcp://daqlab-plant:5025"
     assert env_kube["t05"]["DAQLAB_COURSE_ROOT"] == "/srv/daqlab/results/t05"
     assert "DAQLAB_CONTROL_TOKEN" not in env_kube["t05"]
+    assert (env_kube["t05"]["DAQLAB_MQTT_URL"], env_kube["t05"]["DAQLAB_MQTT_USER"]) == ("mqtt://daqlab-broker:1883", "t05")
+    assert env_kube["grader-daqlab"]["DAQLAB_MQTT_USER"] == "platform"
+    assert not [u for u, e in env_kube.items() if "DAQLAB_MQTT_PASSWORD" in e], "no password in the values"
 
 
-def test_extra_config_hook_sets_environment_volumes_and_profile():
+def test_extra_config_hook_sets_environment_volumes_and_profile(monkeypatch):
+    monkeypatch.setenv("DAQLAB_MQTT_SECRET", "cluster-secret")  # the hub pod's env, from the Secret daqlab-mqtt
     c, _ = hub_config_from_values()
 
     def spawner(name):
@@ -96,11 +104,17 @@ def test_extra_config_hook_sets_environment_volumes_and_profile():
     c.KubeSpawner.pre_spawn_hook(s)
     assert s.environment["KEEP"] == "1" and s.environment["DAQLAB_STATION"] == "7"
     assert s.environment["JUPYTER_CONFIG_PATH"] == "/etc/daqlab/jupyter/trainee"
+    # the pod's environment is the builder's, with the MQTT password the builder derives from the same secret
+    kube = kubernetes_settings(ROSTER)
+    want = user_environment(kube, accounts(kube, load_roster(ROSTER))["t07"], mqtt_secret="cluster-secret")
+    assert s.environment == {"KEEP": "1", **want}
+    assert s.environment["DAQLAB_MQTT_PASSWORD"] == derive_password("cluster-secret", "t07")
     mount = s.volume_mounts[-1]
     assert (mount["subPath"], mount["mountPath"], mount["readOnly"]) == ("t07", "/srv/daqlab/results/t07", True)
     assert [p["slug"] for p in c.KubeSpawner.profile_list(s)] == ["trainee"]
     g = spawner("grader-daqlab")
     c.KubeSpawner.pre_spawn_hook(g)
+    assert g.environment["DAQLAB_MQTT_PASSWORD"] == derive_password("cluster-secret", "platform")
     assert {m["mountPath"] for m in g.volume_mounts} >= {"/srv/daqlab/course", "/srv/daqlab/results"}
     assert [p["slug"] for p in c.KubeSpawner.profile_list(g)] == ["instructor"]
     prof = c.KubeSpawner.profile_list(s)[0]["kubespawner_override"]
@@ -140,7 +154,48 @@ def test_plant_deployment_and_service_are_well_formed():
     assert args.base_port == kubernetes_settings(ROSTER).plant_base_port
     assert container["resources"]["limits"]["cpu"]
     # user pods may reach every station port (network policy in values.yaml)
-    (rule,) = merged_values()["singleuser"]["networkPolicy"]["egress"]
+    rule = egress_to(labels)
     (port,) = rule["ports"]
     assert port["port"] == args.base_port and port["endPort"] >= args.base_port + args.stations
-    assert rule["to"][0]["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def egress_to(labels: dict) -> dict:
+    """The user pods' egress rule whose pod selector selects pods with ``labels`` (exactly one)."""
+    (rule,) = [r for r in merged_values()["singleuser"]["networkPolicy"]["egress"]
+               if r["to"][0]["podSelector"]["matchLabels"].items() <= labels.items()]
+    return rule
+
+
+def test_broker_deployment_service_and_secret_are_wired_together():
+    docs = list(yaml.safe_load_all((Z2JH / "broker.yaml").read_text()))
+    by_kind = {d["kind"]: d for d in docs}
+    dep, svc, pvc = by_kind["Deployment"], by_kind["Service"], by_kind["PersistentVolumeClaim"]
+    assert dep["apiVersion"] == "apps/v1" and dep["spec"]["replicas"] == 1
+    pod = dep["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= labels.items(), "the selector matches the pods"
+    assert svc["spec"]["selector"].items() <= labels.items(), "the Service selects the broker pods"
+    kube = kubernetes_settings(ROSTER)
+    assert svc["metadata"]["name"] == kube.mqtt_host and not kube.manage_broker
+    (sport,) = svc["spec"]["ports"]
+    (container,) = pod["spec"]["containers"]
+    args = _parser().parse_args(container["args"])
+    assert (args.command, args.broker_command, args.host) == ("broker", "serve", "0.0.0.0")
+    assert sport["port"] == kube.mqtt_port and sport["targetPort"] == args.port == container["ports"][0]["containerPort"]
+    assert args.persistence and args.record and args.secret is None, "the secret comes from the environment"
+    # the volumes behind --roster, --workdir and --record
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert args.roster == mounts["roster"] + "/roster.csv" and volumes["roster"]["configMap"]["name"] == "daqlab-roster"
+    assert args.workdir.startswith(mounts["data"] + "/") and args.record.startswith(mounts["data"] + "/")
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    # one Secret for the broker's passwords and the hub's (hub.extraEnv): the same name and key
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DAQLAB_MQTT_SECRET"]["valueFrom"]["secretKeyRef"] == MQTT_SECRET
+    hub_env = merged_values()["hub"]["extraEnv"]["DAQLAB_MQTT_SECRET"]
+    assert hub_env["valueFrom"]["secretKeyRef"] == MQTT_SECRET
+    # user pods may reach the broker's port (network policy in values.yaml)
+    (port,) = egress_to(labels)["ports"]
+    assert port["port"] == kube.mqtt_port and "endPort" not in port
+    # the image runs it: Mosquitto is installed in the Dockerfile the Deployment's image is built from
+    assert "mosquitto" in (Z2JH / "Dockerfile").read_text().split("apt-get install", 1)[1].split("&&")[0]
