@@ -9,7 +9,7 @@ STAMP   = $(VENV)/.installed
 help:
 	@echo "make lab     - plant + JupyterLab with the lessons on 127.0.0.1 (creates .venv if missing)"
 	@echo "make hub     - the classroom JupyterHub on http://127.0.0.1:8000 (accounts from grader/roster.csv)"
-	@echo "make test    - install everything needed (apt: mbpoll socat chromium mosquitto npm; the hub proxy) and run the whole suite"
+	@echo "make test    - install everything needed (apt: mbpoll socat chromium mosquitto npm bubblewrap; the hub proxy) and run the whole suite"
 	@echo "make bench   - benchmarks (bench/*.py), tables for README"
 	@echo "make lint    - ruff"
 
@@ -37,9 +37,11 @@ hubproxy: $(STAMP)
 # fonts-wqy-microhei (a small CJK font so Chinese plot titles render), chromium (the browser the
 # dashboard tests drive with Playwright: Debian's, never `playwright install`), mosquitto (the MQTT
 # broker; DAQ Lab starts its own instance with a generated config, never the system service), npm (the
-# hub's configurable-http-proxy comes from npm).
+# hub's configurable-http-proxy comes from npm), bwrap from bubblewrap (the grading sandbox: every graded
+# notebook runs in its own namespaces as its own unprivileged user; grading refuses to run without it).
 sysdeps:
 	@missing=""; for c in mbpoll socat chromium mosquitto npm; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	fc-list 2>/dev/null | grep -qi "WenQuanYi" || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

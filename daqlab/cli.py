@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
                                        "  daqlab plant datasheet --station 3\n"
                                        "  daqlab exam build && daqlab course generate\n"
                                        "  daqlab dashboard results         # results dashboard (Voila)\n"
-                                       "  daqlab hub serve                 # the classroom JupyterHub")
+                                       "  daqlab hub serve                 # the classroom JupyterHub\n"
+                                       "  daqlab --debug course grade practical-1-identify   # a traceback on errors")
+    p.add_argument("--debug", action="store_true", help="show the full traceback when a command fails")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     lab = sub.add_parser("lab", formatter_class=fmt, help="start the plant and JupyterLab on the lessons",
@@ -118,7 +120,44 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command. An error is one line on stderr (what is wrong, what to do) and exit code 2;
+    ``--debug`` shows the traceback instead."""
     args = _parser().parse_args(argv)
+    if args.debug:
+        return _dispatch(args)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("stopped (Ctrl-C)", file=sys.stderr)
+        return 130
+    except SystemExit:
+        raise
+    except Exception as exc:  # one clear line, never a traceback (--debug shows it)
+        print(f"daqlab: {_one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    known = ("GradingError", "StatusError", "RosterError", "BankError", "GraderError", "SandboxUnavailable",
+             "SecretsError")
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if type(exc).__name__ in known:
+        return text
+    if isinstance(exc, FileNotFoundError):
+        return f"{exc.filename or text}: no such file or folder (check the path)"
+    if isinstance(exc, PermissionError):
+        return f"{exc.filename or text}: permission denied"
+    if isinstance(exc, OSError) and exc.errno == 98:
+        import re
+
+        m = re.search(r"\('([^']+)', (\d+)\)", text)
+        where = f"port {m.group(2)} on {m.group(1)}" if m else "a port"
+        return (f"{where} is already in use by another program: stop it, or choose other ports "
+                "(e.g. --base-port 6020 for the plant, --port for JupyterLab; see --help)")
+    return f"{type(exc).__name__}: {text} (run `daqlab --debug ...` for the traceback)"
+
+
+def _dispatch(args) -> int:
     if args.command == "lab":
         from daqlab.lab import run_lab
 

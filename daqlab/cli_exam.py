@@ -109,7 +109,7 @@ def _check_bank(args) -> int:
         items = load_bank(args.bank)
     except BankError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return 2
     counts = Counter((i.area, i.type) for i in items.values())
     print(f"{len(items)} items OK")
     print(f"{'area':<16}{'single':>8}{'multiple':>10}{'true/false':>12}{'total':>8}")
@@ -181,7 +181,9 @@ def _grade(args) -> int:
     for o in outcomes:
         score = "-" if o.score is None else f"{o.score:g}/{o.max_score:g}"
         print(f"{o.student:<20} {score:>9}  {o.status:<19} {o.seconds:5.1f} s  {o.reason}")
-    counts = {k: sum(o.status == k for o in outcomes) for k in ("graded", "graded with errors", "not gradable")}
+    from daqlab.course.status import STATUSES
+
+    counts = {k: sum(o.status == k for o in outcomes) for k in STATUSES}
     print(", ".join(f"{v} {k}" for k, v in counts.items()))
     return 0
 
@@ -217,7 +219,7 @@ def _roster(args) -> int:
         roster = load_roster(args.path)
     except RosterError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return 2
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{Path(args.course).resolve() / 'gradebook.db'}") as gb:

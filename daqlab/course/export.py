@@ -1,7 +1,8 @@
 """Export grades with their grading status: an error is never a silent 0.
 
 Columns: student_id, name, station, assignment, score, max_score, status, reason. ``status`` is
-"graded", "graded with errors", "not gradable" or "not submitted".
+"graded", "graded with errors", "flagged" (the reason says what needs the instructor), "not gradable" or
+"not submitted".
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from daqlab.course.grade import load_status
+from daqlab.course.status import load_status
 
 COLUMNS = ["student_id", "name", "station", "assignment", "score", "max_score", "status", "reason"]
 

@@ -1,32 +1,33 @@
-"""`daqlab course grade`: autograde every submission of an assignment, in parallel, losing nothing.
+"""`daqlab course grade`: autograde every submission of an assignment, in parallel, trusted, losing nothing.
 
 What happens, in order:
 
-1. Each submission is looked at first: not a notebook -> "not gradable" (with the reason); test cells
-   edited or deleted -> graded with the release's cells (nbgrader restores edited ones, deleted ones
-   are put back here) and "graded with errors".
-2. A plant is started for grading (practical assignments): every trainee's station from the roster,
+1. The grader checks itself first: the sandbox works (practical), the exam bank loads (theory);
+   otherwise it stops with one clear line and grades nothing (never a 0 "graded").
+2. Each submission is looked at: not a notebook -> "not gradable" (with the reason); test cells
+   edited or deleted -> "flagged" (graded with the release's cells: nbgrader restores edited ones,
+   deleted ones are put back here).
+3. A plant is started for grading (practical assignments): every trainee's station from the roster,
    reset and set to the assignment's scenario just before their notebook runs. An assignment whose
    metadata says ``"mqtt": true`` also gets DAQ Lab's MQTT broker (one account per trainee) and a
    platform recorder (grading/mqtt-<assignment>.jsonl) that daqlab.grading.publish checks against.
-3. Workers (one process per CPU core; nbgrader imported once each) autograde the submissions. Each
-   kernel gets the submission's identity and station in its environment (DAQLAB_STUDENT_ID,
-   DAQLAB_ASSIGNMENT, DAQLAB_ENDPOINT, DAQLAB_STATION, DAQLAB_SEED, DAQLAB_CONTROL_URL/TOKEN and the
-   instructor-side DAQLAB_EXAM_BANK), a per-cell timeout, and a memory limit (RLIMIT_AS on the worker,
-   inherited by its kernels).
-4. When nbgrader gives up on a submission (its kernel died, or a cell ignored the interrupt after the
-   timeout), the cell that did it is found by running the notebook cell by cell, replaced by a cell
-   that raises, and the submission is graded again: everything else still counts, and the status says
-   "graded with errors" with the cell number. The original submission is put back afterwards.
-5. Every outcome is stored in ``grading/status.json`` (status, reason, score); ``daqlab course export``
-   joins it with the gradebook, so an error is never shown as a plain 0.
+4. Workers (one process per CPU core; nbgrader imported once each) autograde the submissions with
+   nbgrader's Execute step replaced by daqlab.course.trusted: a practical notebook runs in a sandbox
+   (daqlab.course.sandbox: its own user, folder, station and limits; the kernel gets only its identity,
+   station and own MQTT account) and its grade cells hand back evidence as data, which trusted checks
+   score against the plant's truth and request log; a theory notebook is not run: its literal answers
+   are scored against the keys. The plant's control API, the bank and the course never reach a kernel.
+5. A cell that kills the kernel or ignores the interrupt is skipped and the notebook run again, so the
+   rest still counts ("graded with errors", with the cell). Forged or missing evidence, answers written
+   as code and processes left running make the submission "flagged", with the reason.
+6. Every outcome is stored in ``grading/status.json`` (daqlab.course.status: atomic, locked);
+   ``daqlab course export`` joins it with the gradebook, so an error is never shown as a plain 0.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import secrets
 import shutil
 import subprocess
@@ -34,37 +35,39 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from daqlab.course.inspect import notebook_problem, restore_deleted, tampering
 from daqlab.course.nbg import nbgrader_env
+from daqlab.course.status import (  # noqa: F401  (re-exported: the pipeline's vocabulary)
+    FLAGGED,
+    GRADED,
+    NOT_GRADABLE,
+    WITH_ERRORS,
+    Outcome,
+    load_status,
+    save_status,
+    status_path,
+)
 
-GRADED, WITH_ERRORS, NOT_GRADABLE = "graded", "graded with errors", "not gradable"
 JOB_SLACK_S = 120  #: a job may take this much longer than (cells x timeout) before its worker is killed
 
 
-@dataclass
-class Outcome:
-    student: str  #: student id
-    assignment: str  #: assignment id
-    status: str  #: "graded" | "graded with errors" | "not gradable"
-    reason: str  #: why not plainly graded (empty when graded)
-    score: float | None  #: points from the gradebook (None when not gradable)
-    max_score: float | None  #: points available
-    seconds: float  #: wall time spent on this submission
-    station: int | None = None  #: the station it was graded against (practical assignments)
+class GradingError(RuntimeError):
+    """The grader cannot grade this assignment (message says what to do); nothing was recorded."""
 
 
 @dataclass
 class Settings:
     workers: int = max(1, os.cpu_count() or 1)  #: parallel grading processes
     timeout: int = 60  #: seconds per cell
-    memory_mb: int = 3072  #: address-space limit per worker and its kernels
+    memory_mb: int = 3072  #: address-space limit of each submission's sandbox
     seed: int = 0  #: plant seed of the course
     salt: str = ""  #: instructor-side scenario salt
     speed: float = 1.0  #: grading plant speed
     progress: bool = True  #: tqdm bar
+    sandbox: bool = True  #: False only for bench/grading.py's comparison (never to grade a class)
 
 
 # ------------------------------------------------------------------ helpers
@@ -76,26 +79,49 @@ def submissions(course: Path, assignment: str) -> list[str]:
 
 
 def notebook_name(course: Path, assignment: str) -> str:
-    (nb,) = sorted((Path(course) / "release" / assignment).glob("*.ipynb"))[:1]
-    return nb.name
+    found = sorted((Path(course) / "release" / assignment).glob("*.ipynb"))
+    if not found:
+        raise GradingError(f"release/{assignment} has no notebook: generate it first (daqlab course generate {assignment})")
+    return found[0].name
 
 
 def assignment_meta(course: Path, assignment: str) -> dict:
-    nb = json.loads((Path(course) / "source" / assignment / notebook_name(course, assignment)).read_text("utf-8"))
+    path = Path(course) / "source" / assignment / notebook_name(course, assignment)
+    if not path.exists():
+        raise GradingError(f"source/{assignment}/{path.name} is missing: grade in the course folder that holds source/")
+    nb = json.loads(path.read_text("utf-8"))
     return nb.get("metadata", {}).get("daqlab", {})
 
 
+def bank_path(course: Path) -> Path:
+    return (Path(course) / "source" / "exam" / "bank").resolve()
+
+
 def base_env(course: Path, assignment: str, student: str, course_id: str = "daqlab") -> dict:
+    """The job's environment on the trusted side (the worker's); the kernel gets only its own part."""
     return {"DAQLAB_STUDENT_ID": student, "DAQLAB_ASSIGNMENT": assignment, "DAQLAB_COURSE": course_id,
-            "DAQLAB_EXAM_BANK": str((Path(course) / "source" / "exam" / "bank").resolve())}
+            "DAQLAB_EXAM_BANK": str(bank_path(course))}
 
 
-def _limit_memory(mb: int):
-    def apply():
-        os.setsid()
-        if mb:
-            resource.setrlimit(resource.RLIMIT_AS, (mb * 1024 * 1024, mb * 1024 * 1024))
-    return apply
+def preflight(course: Path, assignment: str, meta: dict, s: Settings) -> str:
+    """What kind of grading this is ("theory" | "practical"); GradingError when the grader cannot grade."""
+    if meta.get("exam"):
+        from daqlab.course.trusted import GraderError, bank
+
+        try:
+            keys = bank(str(bank_path(course)))
+        except GraderError as exc:
+            raise GradingError(f"{exc}; fix the bank (daqlab exam check-bank) before grading") from exc
+        if not keys:
+            raise GradingError(f"the exam bank {bank_path(course)} is empty: nothing to grade against")
+        return "theory"
+    if s.sandbox:
+        from daqlab.course.sandbox import unavailable
+
+        why = unavailable()
+        if why:
+            raise GradingError(f"cannot grade {assignment} safely: {why}")
+    return "practical"
 
 
 class Worker:
@@ -112,13 +138,13 @@ class Worker:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "daqlab.course.worker", str(course), assignment, str(s.timeout)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
-            env=nbgrader_env(), preexec_fn=_limit_memory(s.memory_mb))
+            env=nbgrader_env(), start_new_session=True)
         self._ready = False
 
     def ready(self) -> Worker:
         if not self._ready:
             if not self.proc.stdout.readline():
-                raise RuntimeError("a grading worker failed to start")
+                raise GradingError("a grading worker failed to start: run `daqlab course grade --debug` to see why")
             self._ready = True
         return self
 
@@ -135,7 +161,7 @@ class Worker:
             self.kill()
             self.spawn()
             return {"success": False, "error": f"grading took longer than {limit:.0f} s and was stopped",
-                    "log": "", "seconds": limit}
+                    "log": "", "seconds": limit, "flags": [], "errors": [], "grader_error": ""}
         return json.loads(result[0])
 
     def kill(self) -> None:
@@ -162,22 +188,32 @@ class Worker:
 # -------------------------------------------------------------- the pipeline
 def grade(course: Path, assignment: str, students=None, *, roster=None, settings: Settings | None = None,
           progress: bool | None = None) -> list[Outcome]:
-    """Grade ``students`` (default: every submission); returns one Outcome per submission."""
+    """Grade ``students`` (default: every submission); returns one Outcome per submission.
+
+    Raises GradingError (and records nothing) when the grader itself cannot grade the assignment.
+    """
     from tqdm.auto import tqdm
 
     s = settings or Settings()
     if progress is not None:
         s.progress = progress
     course = Path(course).resolve()
+    if not (course / "source" / assignment).is_dir():
+        known = sorted(p.name for p in (course / "source").iterdir() if p.is_dir() and p.name != "exam") \
+            if (course / "source").is_dir() else []
+        raise GradingError(f"no assignment {assignment!r} in {course / 'source'}; "
+                           + (f"one of: {', '.join(known)}" if known else "run it in the course folder (--course)"))
+    meta = assignment_meta(course, assignment)
+    kind = preflight(course, assignment, meta, s)
     students = list(students or submissions(course, assignment))
     # workers import nbgrader (~2 s each) in parallel with everything below
     pool = [Worker(course, assignment, s) for _ in range(min(s.workers, max(1, len(students))))]
-    meta = assignment_meta(course, assignment)
-    practical = bool(meta.get("scenario"))
+    practical = kind == "practical" and bool(meta.get("scenario"))
     nb_name = notebook_name(course, assignment)
     released = course / "release" / assignment / nb_name
     outcomes: dict[str, Outcome] = {}
-    notes: dict[str, list[str]] = {st: [] for st in students}
+    flags: dict[str, list[str]] = {st: [] for st in students}
+    errors: dict[str, list[str]] = {st: [] for st in students}
     stations: dict[str, int] = {}
     todo = []
     for st in students:
@@ -188,9 +224,9 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             continue
         deleted, edited = tampering(path, released)
         if edited:
-            notes[st].append(f"test cells edited ({', '.join(edited)}): graded with the released cells")
+            flags[st].append(f"test cells edited ({', '.join(edited)}): graded with the released cells")
         if deleted:
-            notes[st].append(f"test cells deleted ({', '.join(deleted)}): put back and graded")
+            flags[st].append(f"test cells deleted ({', '.join(deleted)}): put back and graded")
         if practical:
             station = (roster or {}).get(st)
             if station is None:
@@ -212,10 +248,14 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
     limit = cells * s.timeout + JOB_SLACK_S
     free = list(pool)
     lock = threading.Lock()
+    stop: list[str] = []
     bar = tqdm(total=len(todo), desc=f"grade {assignment}", unit="submission", disable=not s.progress)
 
     def env_for(st: str) -> dict:
         env = base_env(course, assignment, st)
+        env.update(DAQLAB_GRADING=kind, DAQLAB_MEMORY_MB=str(s.memory_mb), DAQLAB_JOB_LIMIT=str(limit - 60))
+        if not s.sandbox:
+            env["DAQLAB_SANDBOX"] = "off"
         if plant is not None:
             k = stations[st]
             env.update(plant.environment(k), DAQLAB_CONTROL_URL=f"http://127.0.0.1:{plant.control_port}",
@@ -225,12 +265,10 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             env.update(broker.environment(st), DAQLAB_MQTT_RECORD=str(record), DAQLAB_MQTT_SINCE=f"{time.time():.3f}")
         return env
 
-    def prepare(st: str) -> None:
-        if plant is not None:
-            plant.apply_scenario(stations[st], meta["scenario"])
-
     def one(job) -> None:
         st, path, deleted = job
+        if stop:
+            return
         t0 = time.monotonic()
         with lock:
             worker = free.pop()
@@ -239,23 +277,24 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             if deleted:
                 backup = _backup(course, assignment, st, path)
                 restore_deleted(path, released, deleted)
-            prepare(st)
+            if plant is not None:
+                plant.apply_scenario(stations[st], meta["scenario"])
             res = worker.run(st, env_for(st), limit)
-            if not res.get("success"):
-                res, note = _recover(course, assignment, st, path, worker, env_for, prepare, limit, s, backup)
-                backup = backup or note.get("backup")
-                notes[st].append(note["reason"])
             if backup:
                 shutil.copy(backup, path)
+            if res.get("grader_error"):
+                stop.append(res["grader_error"])
+                return
+            flags[st].extend(res.get("flags") or [])
+            errors[st].extend(res.get("errors") or [])
+            took = time.monotonic() - t0
             if res.get("success"):
-                notes[st].extend(_grader_level_errors(course / "autograded" / st / assignment / nb_name, s.timeout))
-                status = WITH_ERRORS if notes[st] else GRADED
-                outcomes[st] = Outcome(st, assignment, status, "; ".join(notes[st]), None, None,
-                                       time.monotonic() - t0, stations.get(st))
-            else:
-                reason = "; ".join(notes[st]) or _last_line(res)
-                outcomes[st] = Outcome(st, assignment, NOT_GRADABLE, reason, None, None, time.monotonic() - t0,
+                status = FLAGGED if flags[st] else (WITH_ERRORS if errors[st] else GRADED)
+                outcomes[st] = Outcome(st, assignment, status, "; ".join(flags[st] + errors[st]), None, None, took,
                                        stations.get(st))
+            else:
+                reason = "; ".join(flags[st] + errors[st]) or _last_line(res)
+                outcomes[st] = Outcome(st, assignment, NOT_GRADABLE, reason, None, None, took, stations.get(st))
         finally:
             with lock:
                 free.append(worker)
@@ -275,6 +314,8 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
         if platform is not None:
             platform[1].close()
             platform[0].close()
+    if stop:
+        raise GradingError(f"grading of {assignment} stopped, nothing recorded: {stop[0]}")
     result = [outcomes[st] for st in students]
     _attach_scores(course, assignment, result)
     save_status(course, result)
@@ -299,25 +340,6 @@ def _start_platform(course: Path, assignment: str, students: list[str]):
     return broker, rec, record
 
 
-def _grader_level_errors(autograded: Path, timeout: int) -> list[str]:
-    """Cells the grader had to stop (timeout -> interrupt) or that ran out of memory."""
-    try:
-        nb = json.loads(autograded.read_text("utf-8"))
-    except (OSError, ValueError):
-        return []
-    found = []
-    code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    for i, cell in enumerate(nb["cells"]):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error":
-                continue
-            if out.get("ename") == "KeyboardInterrupt" and cell in code_cells:
-                found.append(f"cell {i + 1} ran past the {timeout} s limit and was interrupted")
-            elif out.get("ename") == "MemoryError":
-                found.append(f"cell {i + 1} ran out of memory (limit per kernel)")
-    return found
-
-
 def _backup(course: Path, assignment: str, student: str, path: Path) -> Path:
     dst = course / "grading" / "originals" / student / assignment / path.name
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -331,71 +353,7 @@ def _last_line(res: dict) -> str:
     return lines[-1][:300] if lines else "nbgrader could not grade this submission"
 
 
-def _recover(course, assignment, st, path, worker, env_for, prepare, limit, s, backup):
-    """Find the cell that killed or hung the kernel, neutralise it, grade again (up to 3 cells)."""
-    backup = backup or _backup(course, assignment, st, path)
-    removed = []
-    res = {"success": False}
-    for _ in range(3):
-        prepare(st)
-        bad = _find_bad_cell(path, env_for(st), s.timeout)
-        if bad is None:
-            break
-        index, why = bad
-        _neutralise(path, index, why)
-        removed.append(f"cell {index + 1} {why}")
-        prepare(st)
-        res = worker.run(st, env_for(st), limit)
-        if res.get("success"):
-            break
-    reason = ("; ".join(removed) + ": not run, the rest graded") if removed else _last_line(res)
-    return res, {"reason": reason, "backup": backup}
-
-
-def _find_bad_cell(path: Path, env: dict, timeout: int):
-    """(index, why) of the first cell that kills the kernel or outlives the timeout and interrupt."""
-    import tempfile
-
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    nb = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(path.parent, tmp, dirs_exist_ok=True)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                interrupt_on_timeout=False, resources={"metadata": {"path": tmp}})
-        full_env = dict(os.environ, **env)
-        full_env["NBGRADER_EXECUTION"] = "autograde"
-        try:
-            with client.setup_kernel(env=full_env, cwd=tmp):
-                for i, cell in enumerate(nb.cells):
-                    if cell.cell_type != "code":
-                        continue
-                    try:
-                        client.execute_cell(cell, i)
-                    except DeadKernelError:
-                        return i, "killed the kernel"
-                    except CellTimeoutError:
-                        return i, f"ran past the {timeout} s limit and ignored the interrupt"
-        except DeadKernelError:
-            return None
-        except Exception:
-            return None
-    return None
-
-
-def _neutralise(path: Path, index: int, why: str) -> None:
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    cell = nb.cells[index]
-    cell.source = f'raise RuntimeError("DAQ Lab grader: this cell {why}; it was not run")'
-    cell.outputs = []
-    nbformat.write(nb, path)
-
-
-# ------------------------------------------------------------ scores, status
+# ------------------------------------------------------------ scores
 def _attach_scores(course: Path, assignment: str, outcomes: list[Outcome]) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -411,21 +369,3 @@ def _attach_scores(course: Path, assignment: str, outcomes: list[Outcome]) -> No
                 o.score, o.max_score = float(sub.score), float(sub.max_score)
             except MissingEntry:
                 o.status, o.reason = NOT_GRADABLE, (o.reason + "; " if o.reason else "") + "no gradebook entry"
-
-
-def status_path(course: Path) -> Path:
-    return Path(course) / "grading" / "status.json"
-
-
-def load_status(course: Path) -> dict:
-    p = status_path(course)
-    return json.loads(p.read_text("utf-8")) if p.exists() else {}
-
-
-def save_status(course: Path, outcomes: list[Outcome]) -> None:
-    data = load_status(course)
-    for o in outcomes:
-        data.setdefault(o.assignment, {})[o.student] = asdict(o)
-    p = status_path(course)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")

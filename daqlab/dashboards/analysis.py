@@ -24,7 +24,7 @@ from daqlab.exam.bank import AREAS
 
 TOO_EASY_P = 0.9  #: flag "too easy" above this difficulty index
 WEAK_D = 0.2  #: flag "weak discrimination" below this discrimination index
-GRADED = ("graded", "graded with errors")
+GRADED = ("graded", "graded with errors", "flagged")  #: statuses whose score counts (flagged: counted, and noted for review)
 ITEM_ANALYSIS_COLUMNS = ["item_id", "area", "type", "n", "p", "D", "r_pb", "distractors", "flag"]
 
 

@@ -5,10 +5,12 @@
 - ``<course>/gradebook.db`` through :class:`nbgrader.api.Gradebook` (one SQL query per table, not one per
   submission): submissions, their score (the sum of their grades, as nbgrader computes it), the
   assignment's ``max_score``, and the grade cells named ``area-<area>`` (per-area subtotals of theory papers);
-- ``<course>/grading/status.json`` (:func:`daqlab.course.grade.load_status`): graded, graded with errors
+- ``<course>/grading/status.json`` (:func:`daqlab.course.status.load_status`): graded, graded with errors,
+  flagged (needs the instructor: the reason says why)
   or not gradable, with the reason;
-- ``<course>/autograded/<student>/<assignment>/exam_results.json`` (per item, written by the exam
-  notebook's grade cells) and ``practical_results.json`` (per check, written by ``daqlab.grading``);
+- ``<course>/autograded/<student>/<assignment>/exam_results.json`` (per item, written by the trusted
+  grader, daqlab.course.trusted) and ``practical_results.json`` (per check, written by ``daqlab.grading``
+  in the grader);
 - the roster (``{student_id: Trainee}``; by default ``<course>/grader/roster.csv`` when it exists).
 
 A folder without a gradebook but with ``daqlab-results.pkl`` is one trainee's *published* results
@@ -28,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from daqlab.course.grade import NOT_GRADABLE, load_status
+from daqlab.course.status import NOT_GRADABLE, load_status
 
 NOT_SUBMITTED = "not submitted"
 SCORE_COLUMNS = ["student_id", "name", "station", "assignment", "kind", "score", "max_score", "percent",
@@ -48,7 +50,7 @@ class CourseData:
     #: one row per (trainee, assignment) of the course: student_id, name, station (Int64, <NA> when not in
     #: the roster), assignment, kind ("theory" | "practical"), score (NaN unless graded), max_score (the
     #: assignment's points, NaN when the gradebook does not know it), percent (0-100), status ("graded" |
-    #: "graded with errors" | "not gradable" | "not submitted"), reason (empty unless an error)
+    #: "graded with errors" | "flagged" | "not gradable" | "not submitted"), reason (empty unless an error or a flag)
     scores: pd.DataFrame
     #: per-area subtotals from the grade cells "area-<area>": student_id, assignment, area, score, points
     areas: pd.DataFrame
@@ -101,7 +103,7 @@ def load_course(course: Path, roster: dict | None = None) -> CourseData:
         {k: getattr(t, "station", None) for k, t in roster.items()}).astype("Int64")
     scores = scores[SCORE_COLUMNS].reset_index(drop=True)
 
-    graded = scores.loc[scores["status"].isin(["graded", "graded with errors"]), ["student_id", "assignment",
+    graded = scores.loc[scores["status"].isin(["graded", "graded with errors", "flagged"]), ["student_id", "assignment",
                                                                                   "kind"]]
     cells = grades[grades["cell"].str.startswith(AREA_CELL_PREFIX)]
     areas = cells.merge(graded[["student_id", "assignment"]], on=["student_id", "assignment"])

@@ -53,6 +53,7 @@ table.res-table th{background:#f3f3f3}
 .res-num .res-label{font-size:11px;color:#555}
 .res-num .res-value{font-size:20px;font-weight:bold}
 .res-status-graded-with-errors{color:#b06000}
+.res-status-flagged{color:#a50e0e;font-weight:bold;background:#fce8e6}
 .res-status-not-gradable{color:#c5221f;font-weight:bold}
 .res-status-not-submitted{color:#777}
 tr.res-flagged{background:#fff4e5}
@@ -431,6 +432,7 @@ class ResultsDashboard:
                  ("res-median", "median % 中位数", _num(graded["percent"].median() if len(graded) else float("nan"))),
                  ("res-pass-rate", "pass rate 及格率", f"{100.0 * passed / with_mark:.0f}%" if with_mark else "—"),
                  ("res-errors", "graded with errors 有错误", str(int(counts.get("graded with errors", 0)))),
+                 ("res-flagged-subs", "flagged 待复核", str(int(counts.get("flagged", 0)))),
                  ("res-not-gradable", "not gradable 无法评分", str(int(counts.get("not gradable", 0)))),
                  ("res-not-submitted", "not submitted 未提交", str(int(counts.get("not submitted", 0))))]
         per = []

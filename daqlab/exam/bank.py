@@ -132,12 +132,23 @@ def load_bank(path) -> dict[str, Item]:
     import yaml
 
     path = Path(path)
+    if not path.exists():
+        raise BankError([f"{path}: no such bank folder (the instructor's source/exam/bank)"])
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     if not files:
         raise BankError([f"{path}: no *.yaml item files"])
     problems, items, stems, seen = [], {}, {}, set()
     for f in files:
-        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        try:
+            data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:  # file:line:column, as an editor wants it
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{f}:{mark.line + 1}:{mark.column + 1}" if mark else str(f)
+            problems.append(f"{where}: YAML error: {getattr(exc, 'problem', None) or exc}")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{f}: cannot read ({exc})")
+            continue
         if not isinstance(data, list):
             problems.append(f"{f.name}: expected a list of items")
             continue

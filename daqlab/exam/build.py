@@ -4,12 +4,14 @@ One notebook per blueprint, ``source/<blueprint>/<blueprint>.ipynb``:
 
 1. instructions (bilingual), locked;
 2. a locked cell that shows the trainee's own paper (``show_paper``);
-3. three answer cells (single, multiple, true/false) holding the same numbered template for every
-   trainee; the source version also fills in the key of the kernel's paper between nbgrader's
-   solution markers, so the instructor's validation passes and the release shows a blank template;
+3. three answer cells (single, multiple, true/false) holding the same numbered template of plain
+   dict literals for every trainee (an empty solution region, so the release shows the blank template).
+   The grader reads these literals without running the notebook (daqlab.exam.literal); no key exists
+   anywhere a kernel can reach;
 4. a locked cell that checks answer formats (trainees can run it before submitting);
-5. one locked grade cell per knowledge area worth that area's points: the gradebook holds the
-   area subtotals, and partial credit is the number the cell returns.
+5. one locked grade cell per knowledge area worth that area's points: in the kernel it only checks that
+   area's answer formats; the grader (daqlab.course.trusted) writes the area's score into it, so the
+   gradebook holds the area subtotals.
 
 It also refreshes the trainee-side copy of the bank (stems and options only).
 """
@@ -49,10 +51,12 @@ def notebook(bp: Blueprint, public: dict) -> nbformat.NotebookNode:
               "**How to answer · 作答方法**: run the next cell to see *your own* paper (every trainee gets a different "
               "draw). Write your answers in the three answer cells below: `\"B\"` for single choice, `\"A,C\"` for "
               "multiple choice (every correct option; any wrong, extra or missing option scores 0), `\"对\"`/`\"错\"` "
-              "or `True`/`False` for true/false. Run the check cell before you submit.",
+              "or `True`/`False` for true/false. Run the check cell before you submit. Answers are read as written "
+              "(plain values, not code): the notebook is not run when it is graded.",
               "",
               "运行下一个单元格查看**你自己的**试卷（每位考生抽题不同）。在下方三个作答单元格中填写答案：单选填 `\"B\"`，"
-              "多选填 `\"A,C\"`（错选、多选、少选均不得分），判断填 `\"对\"`/`\"错\"` 或 `True`/`False`。提交前请运行检查单元格。"]
+              "多选填 `\"A,C\"`（错选、多选、少选均不得分），判断填 `\"对\"`/`\"错\"` 或 `True`/`False`。提交前请运行检查单元格。"
+              "评分时按字面值（literal）读取答案，不运行代码：请直接填写答案，不要用代码生成。"]
     if not bp.feedback:
         lines += ["", "*Exam mode: feedback shows your score per knowledge area only. · 考试模式：反馈仅显示各知识领域得分。*"]
     cells = [md("\n".join(lines), metadata=_meta("instructions", locked=True)),
@@ -61,9 +65,7 @@ def notebook(bp: Blueprint, public: dict) -> nbformat.NotebookNode:
              md("## 作答 · Answers", metadata=_meta("heading-answers", locked=True))]
     for kind in TYPE_NAMES:
         if counts[kind]:
-            cells.append(code(f"{answer_template(sample, kind)}\n### BEGIN SOLUTION\n"
-                              "from daqlab.exam.notebook import solution  # instructor side: needs the keys\n"
-                              f'{kind} = solution("{bp.name}", "{kind}")\n### END SOLUTION',
+            cells.append(code(f"{answer_template(sample, kind)}\n### BEGIN SOLUTION\n### END SOLUTION",
                               metadata=_meta(f"answers-{kind}", solution=True)))
     sheets = ", ".join(k for k in TYPE_NAMES if counts[k])
     cells.append(code(f'check_answers("{bp.name}", {sheets})', metadata=_meta("check", locked=True)))

@@ -1,63 +1,39 @@
-"""What the exam notebook calls: show the trainee's paper, check answer formats, score per area.
+"""What the exam notebook calls while a trainee works: show their paper, check answer formats.
 
-Identity (DESIGN, grading contract): the paper belongs to the student id in the kernel's
-environment, never to anything typed in the notebook.
+No key exists here (nor anywhere a kernel can reach): the grader reads the answer cells as literals
+without running the notebook and scores them in its own process (daqlab.exam.grade, daqlab.course.trusted).
+The grade cells' ``area_score`` only checks that area's answer formats and says the paper is scored
+after submission.
 
-- Grading (``NBGRADER_EXECUTION=autograde``): ``DAQLAB_STUDENT_ID`` and ``DAQLAB_ASSIGNMENT`` are set by
-  the course pipeline and required; ``DAQLAB_EXAM_BANK`` points at the instructor-side bank (keys).
-- Working: ``DAQLAB_STUDENT_ID``, else ``JUPYTERHUB_USER``, else the OS user. No keys: the grade cells
-  only check answer formats and say the paper is scored after submission.
-
-Per-item results are written to ``exam_results.json`` in ``DAQLAB_RESULTS_DIR`` or the working folder
-(nbgrader runs the autograde kernel in ``autograded/<student>/<assignment>/``); the results dashboard
-reads them for item analysis.
+Identity (DESIGN, grading contract): the paper shown belongs to ``DAQLAB_STUDENT_ID``, else
+``JUPYTERHUB_USER``, else the OS user; the paper that is graded is the one of the student id the
+submission was collected under, whatever the notebook says.
 """
 
 from __future__ import annotations
 
 import getpass
 import html
-import json
 import os
-from pathlib import Path
 
 from daqlab.exam.answers import AnswerFormatError, normalise
-from daqlab.exam.bank import AREAS, TYPE_NAMES, load_bank, load_public
+from daqlab.exam.bank import AREAS, TYPE_NAMES, load_public
 from daqlab.exam.blueprint import for_assignment
 from daqlab.exam.paper import Paper, draw
-from daqlab.exam.score import score_paper
 
-RESULTS_FILE = "exam_results.json"
-
-
-def grading() -> bool:
-    return os.environ.get("NBGRADER_EXECUTION") == "autograde"
+RESULTS_FILE = "exam_results.json"  #: per-item results the grader writes beside the autograded notebook
 
 
 def identity(assignment: str) -> tuple[str, str, str]:
     """(course, assignment, student) for this kernel."""
     env = os.environ
-    course = env.get("DAQLAB_COURSE", "daqlab")
-    if grading():
-        missing = [v for v in ("DAQLAB_STUDENT_ID", "DAQLAB_ASSIGNMENT") if not env.get(v)]
-        if missing:
-            raise RuntimeError(f"grading without {', '.join(missing)}: grade with `daqlab course grade`, "
-                               "which sets the submission's student id")
-        return course, env["DAQLAB_ASSIGNMENT"], env["DAQLAB_STUDENT_ID"]
     student = env.get("DAQLAB_STUDENT_ID") or env.get("JUPYTERHUB_USER") or getpass.getuser()
-    return course, env.get("DAQLAB_ASSIGNMENT") or assignment, student
+    return env.get("DAQLAB_COURSE", "daqlab"), env.get("DAQLAB_ASSIGNMENT") or assignment, student
 
 
 def my_paper(assignment: str) -> Paper:
     course, assignment, student = identity(assignment)
     return draw(load_public(), for_assignment(assignment), course=course, assignment=assignment, student=student)
-
-
-def _keys():
-    path = os.environ.get("DAQLAB_EXAM_BANK")
-    if not path:
-        return None
-    return load_bank(path)
 
 
 # ------------------------------------------------------------------ showing
@@ -152,79 +128,16 @@ def check_answers(assignment: str, *sheets) -> list[str]:
     return problems
 
 
-def solution(assignment: str, kind: str) -> dict:
-    """The key of this kernel's paper as an answer dict (instructor side: source notebooks only)."""
-    bank = _keys()
-    if bank is None:
-        raise RuntimeError("the answer key is instructor-side: set DAQLAB_EXAM_BANK to the bank folder")
-    from daqlab.exam.score import shown_key
-
-    paper = my_paper(assignment)
-    out = {}
-    for pi in paper.items:
-        if pi.type == kind:
-            k = shown_key(pi, bank[pi.item_id])
-            out[pi.number] = ("对" if k else "错") if kind == "truefalse" else (",".join(k) if kind == "multiple" else k)
-    return out
-
-
-def area_score(assignment: str, area: str, *sheets):
-    """Grade cell body: the points earned in ``area`` (nbgrader takes the number as partial credit).
-
-    Without the keys (a trainee's kernel) it checks that area's answer formats and returns None.
-    """
+def area_score(assignment: str, area: str, *sheets) -> None:
+    """Grade cell body while working: check this area's answer formats; the score comes at grading."""
     paper = my_paper(assignment)
     answers = _merge(*sheets)
-    bank = _keys()
     _, en, zh = AREAS[area]
-    if bank is None:
-        if grading():
-            raise RuntimeError("autograding needs DAQLAB_EXAM_BANK (the instructor-side bank)")
-        bad = []
-        for pi in paper.items:
-            if pi.area == area:
-                try:
-                    normalise(answers.get(pi.number), pi.type, pi.shown_letters)
-                except AnswerFormatError as exc:
-                    bad.append(f"{pi.number}: {exc}")
-        print(f"{zh} · {en}: scored after submission · 提交后评分" + ("" if not bad else "\n  ✗ " + "\n  ✗ ".join(bad)))
-        return None
-    results = score_paper(paper, bank, answers, areas={area})
-    earned = sum(r.score for r in results)
-    available = sum(r.points for r in results)
-    print(f"{zh} · {en}: {earned:g} / {available:g}")
-    feedback = paper.blueprint.feedback
-    for r in results:
-        if r.status == "unreadable":
-            print(f"  {r.number:>3} ✗ {r.message}")
-        elif feedback:
-            mark = "✓" if r.correct else "✗"
-            item = bank[r.item_id]
-            print(f"  {r.number:>3} {mark} your answer {r.answer or '-'}, key {_fmt_key(r.key)}. "
-                  f"{item.explanation['en']} {item.explanation['zh']}")
-    _record(paper, area, results)
-    return earned
-
-
-def _fmt_key(key) -> str:
-    if isinstance(key, bool):
-        return "对/True" if key else "错/False"
-    return ",".join(key) if len(key) > 1 else key
-
-
-def _record(paper: Paper, area: str, results) -> None:
-    """Append per-item results, only while grading (or into an explicit DAQLAB_RESULTS_DIR)."""
-    if not (grading() or os.environ.get("DAQLAB_RESULTS_DIR")):
-        return
-    folder = Path(os.environ.get("DAQLAB_RESULTS_DIR") or ".")
-    path = folder / RESULTS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
-        data = {}
-    data.update(course=paper.course, assignment=paper.assignment, student=paper.student,
-                blueprint=paper.blueprint.name)
-    kept = [r for r in data.get("items", []) if r["area"] != area]
-    data["items"] = sorted(kept + [r.to_dict() for r in results], key=lambda r: r["number"])
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    bad = []
+    for pi in paper.items:
+        if pi.area == area:
+            try:
+                normalise(answers.get(pi.number), pi.type, pi.shown_letters)
+            except AnswerFormatError as exc:
+                bad.append(f"{pi.number}: {exc}")
+    print(f"{zh} · {en}: 提交后评分 (scored after submission)" + ("" if not bad else "\n  ✗ " + "\n  ✗ ".join(bad)))

@@ -1,14 +1,19 @@
-"""Hidden-test bodies of the practical assignments: one function per grade cell.
+"""Trusted checks of the practical assignments: one function per grade cell (see daqlab.grading.cells).
 
-Each takes the notebook's namespace (``globals()``), checks the trainee's variables against the
-grading plant's truth (what the station really is, and what it really served to this submission),
-prints one line per check and returns the points earned (nbgrader partial credit). A missing or
-malformed variable fails its own checks only.
+They run in the grader's process (daqlab.course.trusted), never in a trainee's kernel. Each takes the
+evidence the grade cell handed in (its values as plain data: daqlab.grading.evidence), checks it against
+the grading plant's truth (what the station really is) and its request log (what it really served to
+this submission during its run), prints one line per check and returns the points earned. A value
+counts as read from the device only if the plant served the registers it comes from to this
+submission: a value typed from the datasheet or made up earns nothing. A missing or malformed value
+fails its own checks only. Files the task saves are read from the grader's copy (``DAQLAB_FILES``).
 """
 
 from __future__ import annotations
 
 import math
+import os
+from dataclasses import replace
 from pathlib import Path
 
 from daqlab.acquisition import codec
@@ -55,21 +60,40 @@ def identify(ns: dict) -> float:
     r = Report("Identify the devices · 设备识别")
     ctx = context()
     doc, served = ctx.documented, ctx.served
-    r.guard("serial number (PLC HR 0x18, 12 chars)", 3,
-            lambda: (str(_var(ns, "serial_number")).strip() == served["serial_number"],
-                     f"expected the nameplate serial number, got {_var(ns, 'serial_number')!r}"))
+    def serial():
+        got = str(_var(ns, "serial_number")).strip()
+        if not ctx.served_words(served["units"]["plc"], FC_READ_HOLDING, 0x18, 6):
+            return False, f"{got!r}: the serial number registers 0x18-0x1D were never read from your PLC"
+        return got == served["serial_number"], f"expected the nameplate serial number, got {got!r}"
+
+    r.guard("serial number (PLC HR 0x18, 12 chars)", 3, serial)
     r.guard("read with FC 03 from holding register 0x18", 1,
             lambda: (bool(ctx.served_words(served["units"]["plc"], FC_READ_HOLDING, 0x18, 6)),
                      "the plant served a FC 03 read of 0x18-0x1D" if ctx.served_words(served["units"]["plc"],
                      FC_READ_HOLDING, 0x18, 6) else "no FC 03 read of the serial number registers was served"))
-    r.guard("firmware as V<major>.<minor>", 2,
-            lambda: (str(_var(ns, "firmware")).strip().upper() == "V2.14",
-                     f"firmware register 0x20 holds major*100+minor; got {_var(ns, 'firmware')!r}"))
+
+    def firmware():
+        words = ctx.served_words(served["units"]["plc"], FC_READ_HOLDING, 0x20, 1)
+        if not words:
+            return False, "no FC 03 read of the firmware register 0x20 was served to you"
+        fw = words[-1][0]
+        want = f"V{fw // 100}.{fw % 100:02d}"
+        got = str(_var(ns, "firmware")).strip().upper()
+        return got == want, f"firmware register 0x20 = {fw} (major*100+minor) -> {want}; got {got!r}"
+
+    r.guard("firmware as V<major>.<minor>", 2, firmware)
     want = sorted(served["units"].values())
-    r.guard("unit ids that answer (scan 1-20)", 4,
-            lambda: (sorted(int(u) for u in _var(ns, "units")) == want,
-                     f"{sorted(_var(ns, 'units'))} vs the devices on your bench" + (
-                         "" if sorted(int(u) for u in _var(ns, "units")) == want else f" (datasheet units: {sorted(doc['units'].values())})")))
+
+    def units():
+        got = sorted(int(u) for u in _var(ns, "units"))
+        asked = {e.unit for e in ctx.log() if e.unit is not None}
+        unscanned = sorted(set(range(1, 21)) - asked)
+        if unscanned:
+            return False, f"units {got}: unit ids {unscanned[:5]}{'...' if len(unscanned) > 5 else ''} were never asked"
+        return got == want, f"{got} vs the devices on your bench" + (
+            "" if got == want else f" (datasheet units: {sorted(doc['units'].values())})")
+
+    r.guard("unit ids that answer (scan 1-20)", 4, units)
     return r.total()
 
 
@@ -125,6 +149,7 @@ def status(ns: dict) -> float:
     ctx = context()
     unit = ctx.served["units"]["plc"]
     words = [w[0] for w in ctx.served_words(unit, FC_READ_INPUT, 5, 1)]
+    states = [w[0] for w in ctx.served_words(unit, FC_READ_INPUT, 4, 1)]
 
     def flags():
         got = dict(_var(ns, "alarm_flags"))
@@ -134,8 +159,14 @@ def status(ns: dict) -> float:
         return got in want, f"expected {want[-1]}, got {got}"
 
     r.guard("alarm word decoded into named flags", 3, flags)
-    r.guard("line state name", 2, lambda: (str(_var(ns, "state_name")).strip().lower() == "fault",
-                                           f"state register 4 = fault; got {_var(ns, 'state_name')!r}"))
+    def state():
+        if not states:
+            return False, "no FC 04 read of the line state (input register 4) was served to you"
+        names = {pm.STATE_NAMES[w] for w in states if w in pm.STATE_NAMES}
+        got = str(_var(ns, "state_name")).strip().lower()
+        return got in names, f"state register 4 read as {sorted(names)}; got {got!r}"
+
+    r.guard("line state name", 2, state)
     return r.total()
 
 
@@ -146,7 +177,7 @@ ACQ_COLUMNS = ["meter.power_total", "vfd.output_freq", "plc.parts", "th.temperat
 def _load_csv():
     import pandas as pd
 
-    path = Path("results") / "station_log.csv"
+    path = Path(os.environ.get("DAQLAB_FILES") or ".") / "results" / "station_log.csv"
     if not path.exists():
         raise FileNotFoundError("results/station_log.csv was not saved (the prescribed folder and name)")
     return pd.read_csv(path, index_col=0, parse_dates=True)
@@ -174,18 +205,30 @@ def acquisition_csv(ns: dict) -> float:
     r.guard("sampled at the prescribed period", 2, rate)
 
     def genuine():
-        s = ctx.served
-        served = ctx.served_values(s["units"]["meter"], FC_READ_INPUT, 0x34, "FLOAT32", s["meter_order"])
-        vals = _load_csv()["meter.power_total"].dropna()
-        hits = sum(any(_close(v, x, 1e-3 + 1e-6 * abs(x)) for x in served) for v in vals)
-        return len(vals) > 0 and hits >= 0.8 * len(vals), f"{hits}/{len(vals)} power values match served registers"
+        hits, n = _genuine_share(ctx)
+        return n > 0 and hits >= 0.8 * n, f"{hits}/{n} power values match served registers"
 
     r.guard("power values were really acquired from the plant", 2, genuine)
+    # the CSV earns its other points only if it is this run's acquisition: rows no more than the scans served
+    polls = len(ctx.served_words(ctx.served["units"]["meter"], FC_READ_INPUT, 0x34, 2))
+    if polls == 0:
+        r.checks = [replace(c, passed=False, earned=0.0) for c in r.checks]
+        r.add("the file comes from this run", 0, False,
+              "the plant served no power reads to you during grading: the file was not acquired here")
     return r.total()
+
+
+def _genuine_share(ctx) -> tuple[int, int]:
+    """(power values in the CSV that the plant served to this run, power values in the CSV)."""
+    s = ctx.served
+    served = ctx.served_values(s["units"]["meter"], FC_READ_INPUT, 0x34, "FLOAT32", s["meter_order"])
+    vals = _load_csv()["meter.power_total"].dropna()
+    return sum(any(_close(v, x, 1e-3 + 1e-6 * abs(x)) for x in served) for v in vals), len(vals)
 
 
 def acquisition_kpis(ns: dict) -> float:
     r = Report("KPIs · 指标")
+    ctx = context()
     df = None
 
     def data():
@@ -197,6 +240,9 @@ def acquisition_kpis(ns: dict) -> float:
     def kpi(name, compute, rel):
         def check():
             got = dict(_var(ns, "kpis"))[name]
+            hits, n = _genuine_share(ctx)
+            if not n or hits < 0.8 * n:
+                return False, f"{name}: your CSV was not acquired from the plant during this run ({hits}/{n} values served)"
             want = compute(data())
             ok = _close(got, want, abs(want) * rel + 1e-9)
             return ok, f"{name} = {got!r}, from your CSV {want:.6g}"
@@ -224,13 +270,19 @@ def acquisition_figure(ns: dict) -> float:
     ctx = context()
     prm_threshold = for_station(ctx.seed, ctx.station)["power_threshold_w"]  # this station's, not station 1's
 
+    def axes():
+        fig = _var(ns, "fig")
+        if not (isinstance(fig, dict) and fig.get("__figure__") and fig.get("axes")):
+            raise TypeError("`fig` is not a matplotlib figure with axes")
+        return fig["axes"]
+
     def labelled():
-        ax = _var(ns, "fig").axes[0]
-        return bool(ax.get_xlabel() and ax.get_ylabel()), f"x label {ax.get_xlabel()!r}, y label {ax.get_ylabel()!r}"
+        ax = axes()[0]
+        return bool(ax["xlabel"] and ax["ylabel"]), f"x label {ax['xlabel']!r}, y label {ax['ylabel']!r}"
 
     def threshold():
-        lines = [line for ax in _var(ns, "fig").axes for line in ax.get_lines()]
-        flat = [line for line in lines if len(set(line.get_ydata())) == 1 and _close(line.get_ydata()[0], prm_threshold, 1e-6)]
+        lines = [line for ax in axes() for line in ax["lines"]]
+        flat = [line for line in lines if line["y"] and len(set(line["y"])) == 1 and _close(line["y"][0], prm_threshold, 1e-6)]
         return bool(flat), "threshold line found" if flat else f"no horizontal line at {prm_threshold:g} W"
 
     r.guard("axes labelled", 1, labelled)
@@ -258,8 +310,14 @@ def control_start(ns: dict) -> float:
     reached = [w for w in ctx.served_words(unit, FC_READ_HOLDING, 0x2103, 1) if abs(w[0] - round(sp * 100)) <= 10]
     r.add("output frequency seen at the setpoint", 2, bool(reached),
           "a read of 0x2103 showed the setpoint" if reached else "no read of 0x2103 showed the setpoint (wait for the ramp)")
-    r.guard("reached_freq reported", 2, lambda: (_close(_var(ns, "reached_freq"), sp, 0.1),
-                                                f"reached_freq {_var(ns, 'reached_freq')!r} vs setpoint {sp:.2f}"))
+    def reported():
+        got = _var(ns, "reached_freq")
+        seen = [w[0] / 100 for w in ctx.served_words(unit, FC_READ_HOLDING, 0x2103, 1)]
+        if not any(_close(got, v, 0.05) for v in seen):
+            return False, f"reached_freq {got!r} is not an output frequency the drive reported to you (0x2103)"
+        return _close(got, sp, 0.1), f"reached_freq {got!r} read from 0x2103 vs setpoint {sp:.2f}"
+
+    r.guard("reached_freq reported", 2, reported)
     return r.total()
 
 
@@ -274,8 +332,14 @@ def control_stop(ns: dict) -> float:
     zero_after = [e for e in ctx.log(unit=unit, function=FC_READ_HOLDING)
                   if e.status == "ok" and stops and e.time > stops[-1] and e.address <= 0x2103 < e.address + e.count
                   and e.values[0x2103 - e.address] == 0]
-    r.add("output frequency confirmed at 0 Hz", 2, bool(zero_after),
-          "a read after the stop showed 0 Hz" if zero_after else "no read after the stop confirmed 0 Hz")
+
+    def confirmed():
+        got = _var(ns, "stopped_freq")
+        if not zero_after:
+            return False, "no read of 0x2103 after the stop showed 0 Hz"
+        return _close(got, 0.0, 0.05), f"stopped_freq {got!r} (a read after the stop showed 0 Hz)"
+
+    r.guard("output frequency confirmed at 0 Hz", 2, confirmed)
     return r.total()
 
 
@@ -284,22 +348,44 @@ def troubleshoot(ns: dict) -> float:
     r = Report("Troubleshoot · 故障排查")
     ctx = context()
     s, d = ctx.served, ctx.documented
-    r.guard("meter's real unit id", 3, lambda: (int(_var(ns, "meter_unit")) == s["units"]["meter"],
-                                               f"meter_unit {_var(ns, 'meter_unit')!r} (datasheet says {d['units']['meter']})"))
-    r.guard("meter's real word order", 3, lambda: (str(_var(ns, "meter_order")).upper() == s["meter_order"],
-                                                  f"meter_order {_var(ns, 'meter_order')!r} (datasheet says {d['meter_order']})"))
+    meter_reads = ctx.served_words(s["units"]["meter"], FC_READ_INPUT, 0, 2)
+
+    def unit():
+        got = int(_var(ns, "meter_unit"))
+        if not meter_reads:
+            return False, f"meter_unit {got}: the meter's voltage registers were never read from unit {got}"
+        return got == s["units"]["meter"], f"meter_unit {got} (datasheet says {d['units']['meter']})"
+
+    def order():
+        got = str(_var(ns, "meter_order")).upper()
+        if not meter_reads:
+            return False, f"meter_order {got!r}: the meter's registers were never read, so it cannot be told"
+        return got == s["meter_order"], f"meter_order {got!r} (datasheet says {d['meter_order']})"
+
+    def diagnosed():
+        got = str(_var(ns, "th_status")).strip().lower()
+        raw = [w[0] for w in ctx.served_words(s["units"]["th"], FC_READ_INPUT, 1, 1)]
+        if not raw:
+            return False, f"th_status {got!r}: the T/H temperature register was never read"
+        want = "broken" if raw[-1] == 0x7FFF else "ok"
+        return got == want, f"th_status {got!r}: the register read 0x{raw[-1]:04X} (0x7FFF is the sentinel)"
+
+    r.guard("meter's real unit id", 3, unit)
+    r.guard("meter's real word order", 3, order)
     other = ["CDAB" if s["meter_order"] == "ABCD" else "ABCD"]
     r.guard("voltage L1 read correctly", 3, lambda: _matches_served(
         ctx, _var(ns, "voltage_l1"), s["units"]["meter"], FC_READ_INPUT, 0, "FLOAT32", s["meter_order"], tol=1e-3,
         wrong_orders=other, what="voltage_l1"))
-    r.guard("broken T/H sensor diagnosed", 2, lambda: (str(_var(ns, "th_status")).strip().lower() == "broken",
-                                                      f"th_status {_var(ns, 'th_status')!r}: 0x7FFF is the sentinel"))
+    r.guard("broken T/H sensor diagnosed", 2, diagnosed)
 
     def robust():
-        fn = _var(ns, "read_parts")
-        got = [fn() for _ in range(5)]
-        ok = all(isinstance(v, int) and v >= 0 for v in got)
-        return ok, f"read_parts() x5 -> {got}"
+        calls = _var(ns, "read_parts")
+        if not (isinstance(calls, dict) and isinstance(calls.get("__calls__"), list)):
+            raise TypeError("`read_parts` is not a function")
+        got = calls["__calls__"]
+        counts = {v for v in ctx.served_values(s["units"]["plc"], FC_READ_INPUT, 0, "UINT32")}
+        ok = len(got) == 5 and all(isinstance(v, int) and not isinstance(v, bool) and v in counts for v in got)
+        return ok, f"read_parts() x5 -> {got}" + ("" if ok else " (each call must return a part count the PLC served)")
 
     r.guard("read_parts() survives intermittent timeouts", 4, robust)
     return r.total()

@@ -22,17 +22,15 @@ Contract:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from daqlab.course.roster import RosterError, load_roster
+from daqlab.course.roster import RosterError, check_id, load_roster
 from daqlab.hub.settings import HubSettings
 from daqlab.northbound.accounts import PLATFORM_USER, derive_password
 from daqlab.northbound.thingmodel import PRODUCT_KEY, ThingTopics
 
 INSTRUCTOR, TRAINEE = "instructor", "trainee"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -48,10 +46,9 @@ def accounts(settings: HubSettings, roster: dict | None = None) -> dict[str, Acc
     (no file: the instructor alone)."""
     if roster is None:
         roster = load_roster(settings.roster) if Path(settings.roster).exists() else {}
-    bad = [sid for sid in roster if not _NAME.match(sid)]
+    bad = [why for sid in roster if (why := check_id(sid))]  # the roster's own rule, for rosters given as dicts
     if bad:
-        raise RosterError(f"{settings.roster}: hub user names must be lower case letters, digits, '.', '_' or '-': "
-                          + ", ".join(bad))
+        raise RosterError(f"{settings.roster}: " + "; ".join(bad))
     if settings.instructor in roster:
         raise RosterError(f"{settings.roster}: {settings.instructor!r} is the instructor's account, not a trainee")
     if PLATFORM_USER in roster:

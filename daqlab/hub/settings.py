@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from daqlab import paths
+from daqlab.atomic import locked, write_atomic
 
 DEFAULT_INSTRUCTOR = "grader-daqlab"
 AUTH_KINDS = ("roster", "shared", "dummy")
@@ -104,8 +105,7 @@ class HubSettings:
 
     def save(self, path) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        write_atomic(path, json.dumps(asdict(self), indent=2))
         return path
 
     @classmethod
@@ -114,7 +114,10 @@ class HubSettings:
         path = path or os.environ.get("DAQLAB_HUB_SETTINGS")
         if not path or not Path(path).exists():
             return cls()
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SecretsError(f"{path} is unreadable ({exc}); delete it to start from the defaults") from exc
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -132,9 +135,29 @@ class Secrets:
 
     @classmethod
     def load_or_create(cls, state, users=()) -> Secrets:
-        """Read ``<state>/secrets.json``; create missing values (new trainees get a new password)."""
+        """Read ``<state>/secrets.json``; create missing values (new trainees get a new password).
+
+        The first creation leaves ``<state>/.secrets-issued``: from then on a missing or unreadable
+        secrets file is an error (SecretsError), never a silent new set that would void every printed
+        password slip. Written atomically, mode 0600, under a lock.
+        """
         path = Path(state) / "secrets.json"
-        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        issued = Path(state) / ".secrets-issued"
+        with locked(path):
+            return cls._load_or_create(path, issued, users)
+
+    @classmethod
+    def _load_or_create(cls, path: Path, issued: Path, users) -> Secrets:
+        if not path.exists() and issued.exists():
+            raise SecretsError(f"{path} is missing but this hub issued secrets before: restore it from your backup "
+                               f"(or delete {issued} to issue new ones: every printed password changes)")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            raise SecretsError(f"{path} is unreadable ({exc}): restore it from your backup "
+                               f"(or delete it and {issued} to issue new ones: every printed password changes)") from exc
         changed = not path.exists()
         for key, size in (("plant_token", 16), ("operator_token", 24), ("instructor_password", 24),
                           ("shared_password", 6), ("mqtt_secret", 16)):
@@ -145,10 +168,13 @@ class Secrets:
             if u not in pw:
                 pw[u], changed = _words(), True
         if changed:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-            path.chmod(0o600)
+            write_atomic(path, json.dumps(data, indent=2), mode=0o600)
+            issued.touch()
         return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+class SecretsError(RuntimeError):
+    """The hub's secrets or settings cannot be read; the message says how to recover."""
 
 
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or typed from a printed slip

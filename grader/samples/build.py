@@ -55,6 +55,50 @@ SAMPLES = {
         "deleted_tests": {"answer1": SERIAL, "answer2": SCAN, "answer3": TH, "@test-sensor": None},
     },
 }
+# Forged submissions: each tries one way to raise its own score without doing the work (issue 13).
+# Graded in the same run as the honest samples; each must score 0 for what it forged, or be flagged.
+TYPED = '''serial_number = "DL2026A00417"   # typed from a nameplate photo, never read
+firmware = "V2.14"                 # typed from the datasheet
+units = [1, 2, 3, 4, 5]'''
+TYPED_TH = "temperature, humidity = 21.5, 45.0  # typed, never read"
+PATCH_GRADER = '''import daqlab.grading.assignments as A
+import daqlab.grading.checks as C
+import daqlab.grading.evidence as E
+A.identify = A.sensor = lambda ns: 16.0                 # "my checks always pass"
+C.Report.total = lambda self: 16.0
+E.to_data = lambda value, depth=0: "trust me"
+''' + TYPED
+TRANSFORMER = '''def full_marks(lines):
+    # rewrite every test cell into one that prints full marks
+    return ["16\\n"] if any("hand_in" in line for line in lines) else lines
+get_ipython().input_transformers_post.append(full_marks)
+''' + TYPED
+EXTRA_EVIDENCE = '''from IPython.display import display
+from daqlab.grading.evidence import MIME
+def forge(result):
+    # after every cell (the test cells too), show extra "evidence" with whatever values I like
+    display({MIME: {"values": {"serial_number": "X", "temperature": 1.0}, "missing": []}}, raw=True)
+get_ipython().events.register("post_run_cell", forge)
+''' + TYPED
+FAKE_HAND_IN = '''import daqlab.grading.evidence as E
+from IPython.display import display
+def hand_in(ns, *names, **kw):  # hand in made-up values, whatever the notebook holds
+    display({E.MIME: {"values": {"serial_number": "DL2026A00417", "firmware": "V2.14", "units": [1, 2, 3, 4, 5],
+                                 "temperature": 21.5, "humidity": 45.0}, "missing": []}}, raw=True)
+E.hand_in = hand_in
+''' + TYPED
+LEFTOVER = SERIAL + '''
+import subprocess
+# a helper that keeps polling (and could keep faulting stations) after the notebook ends
+subprocess.Popen(["sleep", "600"], start_new_session=True)'''
+SAMPLES[P1].update({
+    "forged_patched_grader": {"answer1": PATCH_GRADER, "answer2": "", "answer3": TYPED_TH},
+    "forged_input_transformer": {"answer1": TRANSFORMER, "answer2": "", "answer3": TYPED_TH},
+    "forged_extra_evidence": {"answer1": EXTRA_EVIDENCE, "answer2": "", "answer3": TYPED_TH},
+    "forged_fake_hand_in": {"answer1": FAKE_HAND_IN, "answer2": "", "answer3": TYPED_TH},
+    "forged_typed_values": {"answer1": TYPED, "answer2": "", "answer3": TYPED_TH},
+    "forged_leftover_process": {"answer1": LEFTOVER, "answer2": SCAN, "answer3": TH},
+})
 NOT_A_NOTEBOOK = {P1: "not_a_notebook"}
 
 
@@ -71,6 +115,20 @@ def solutions(assignment: str) -> dict[str, str]:
     return out
 
 
+FABRICATED_CSV = '''import os
+import numpy as np
+import pandas as pd
+
+os.makedirs("results", exist_ok=True)
+index = pd.date_range("2026-12-01 09:00", periods=prm["poll_count"], freq=f"{int(prm['poll_period_s'] * 1000)}ms")
+rng = np.random.default_rng(1)
+df = pd.DataFrame({"meter.power_total": 1800 + rng.normal(0, 20, len(index)),
+                   "vfd.output_freq": np.full(len(index), 40.0),
+                   "plc.parts": np.arange(len(index)) // 2 + 100,
+                   "th.temperature": 24 + rng.normal(0, 0.1, len(index))}, index=index)
+df.to_csv("results/station_log.csv")'''
+
+
 def _derived() -> None:
     """Samples of practicals 2 and 3, derived from their reference solutions."""
     p2, p3 = "practical-2-decode", "practical-3-acquire"
@@ -85,6 +143,8 @@ def _derived() -> None:
     SAMPLES[p3] = {
         "perfect": s3,
         # polled into memory, never saved in the prescribed folder: the evidence is missing
+        # forged (issue 13): a CSV made with numpy at the prescribed period, never read from the plant
+        "forged_numpy_csv": {**s3, "answer1": FABRICATED_CSV},
         "no_csv": {**s3, "answer1": s3["answer1"].replace(', to="results/station_log.csv"', ""),
                    "answer2": s3["answer2"].replace(
                        'log = pd.read_csv("results/station_log.csv", index_col=0, parse_dates=True)', "log = df")},

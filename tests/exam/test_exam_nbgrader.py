@@ -64,13 +64,36 @@ def graded(tmp_path_factory):
             answers[pi.number] = "Q" if pi.number % 3 == 2 else ("A,B,C,D" if pi.type == "multiple" else
                                                                 next(x for x in "ABCD" if x != key))
     submit(course, A, "carol", fill(answers))
+    erin = paper("erin")
+
+    def by_code(cell):  # answers written as code: keys fetched, a comprehension, an update after the literal
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if gid == "answers-single":
+            cell["source"] = "from daqlab.exam.notebook import solution\nsingle = solution('theory-contest', 'single')"
+        elif gid == "answers-multiple":
+            cell["source"] = "multiple = " + json.dumps({pi.number: as_answer(pi, shown_key(pi, bank[pi.item_id]))
+                                                         for pi in erin.items if pi.type == "multiple"})
+        elif gid == "answers-truefalse":
+            cell["source"] = "truefalse = {}\ntruefalse.update({n: '对' for n in range(66, 86)})"
+        elif gid.startswith("area-"):
+            cell["source"] = "100"  # a grade cell that "returns" full marks
+    submit(course, A, "erin", by_code)
     outcomes = grade(course, A, progress=False)
     return course, outcomes, expected, bank
 
 
 def test_every_submission_is_graded(graded):
     _, outcomes, _, _ = graded
-    assert [(o.student, o.status) for o in outcomes] == [("alice", "graded"), ("bob", "graded"), ("carol", "graded")]
+    assert [(o.student, o.status) for o in outcomes][:3] == [("alice", "graded"), ("bob", "graded"), ("carol", "graded")]
+
+
+def test_answers_written_as_code_score_nothing_and_are_flagged(graded):
+    """Theory answers are read as literals, never run: no key can be fetched, no grade cell can forge."""
+    course, outcomes, _, _ = graded
+    erin = {o.student: o for o in outcomes}["erin"]
+    assert erin.status == "flagged" and "not a plain literal" in erin.reason and "changes `truefalse`" in erin.reason
+    assert erin.score == 30, "only the literal multiple-choice answers (15 x 2, all right) count"
+    assert "test cells edited" in erin.reason
 
 
 def test_scores_in_the_gradebook(graded):

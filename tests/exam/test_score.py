@@ -71,16 +71,18 @@ def test_multiple_choice_is_all_or_nothing(setup):
         assert r.score == score, answer
 
 
-def test_practice_feedback_shows_keys_and_explanations(monkeypatch, tmp_path, capsys):
-    from daqlab.exam.notebook import area_score
+def test_practice_feedback_shows_keys_and_explanations_exam_mode_does_not():
+    from daqlab.exam.grade import grade_cells, paper_for
 
-    monkeypatch.setenv("DAQLAB_EXAM_BANK", str(BANK))
-    monkeypatch.setenv("DAQLAB_STUDENT_ID", "frank")
-    monkeypatch.setenv("DAQLAB_RESULTS_DIR", str(tmp_path))
-    score = area_score("theory-practice-mqtt", "mqtt", {1: "A"}, {}, {15: "对"})
-    out = capsys.readouterr().out
-    assert isinstance(score, float) and 0 <= score <= 2
-    assert "key" in out and "MQTT" in out
     bank = load_bank(BANK)
-    assert sum(i.explanation["en"] in out for i in bank.values()) == 20, "every item explained in practice mode"
-    assert (tmp_path / "exam_results.json").exists()
+    paper = paper_for("theory-practice-mqtt", "frank")
+    cells = [{"cell_type": "code", "source": 'single = {1: "A"}\ntruefalse = {15: "对"}'}]
+    tg = grade_cells(cells, assignment="theory-practice-mqtt", student="frank", bank=bank)
+    text = tg.area_text("mqtt", bank)
+    earned, available = tg.area("mqtt")
+    assert 0 <= earned <= 2 and available == paper.blueprint.area_points("mqtt")
+    assert "key" in text and "MQTT" in text
+    assert sum(i.explanation["en"] in text for i in bank.values()) == 20, "every item explained in practice mode"
+    contest = grade_cells(cells, assignment="theory-contest", student="frank", bank=bank)
+    shown = "\n".join(contest.area_text(a, bank) for a in contest.paper.blueprint.areas)
+    assert not any(i.explanation["en"] in shown for i in bank.values()), "exam mode: per-area scores only"

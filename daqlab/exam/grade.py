@@ -1,0 +1,63 @@
+"""Trusted scoring of a theory submission: literal answers + the trainee's paper + the keys -> points per area.
+
+Runs in the grader only (daqlab.course.trusted), never in a kernel: the keys come from the bank folder
+the grader is given, the paper from the submission's student id (the folder nbgrader collected it in),
+and the answers from the notebook's text (daqlab.exam.literal), so nothing the trainee's code does can
+change a score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from daqlab.exam.bank import AREAS, load_public
+from daqlab.exam.blueprint import for_assignment
+from daqlab.exam.literal import ANSWER_VARS, read_cells
+from daqlab.exam.paper import Paper, draw
+from daqlab.exam.score import ItemResult, score_paper
+
+TYPE_OF_VAR = {"single": "single", "multiple": "multiple", "truefalse": "truefalse"}
+
+
+@dataclass
+class TheoryGrade:
+    paper: Paper  #: the submission's paper
+    results: list[ItemResult]  #: one per item
+    problems: list[str] = field(default_factory=list)  #: unreadable answer cells and keys
+
+    def area(self, area: str) -> tuple[float, float]:
+        rs = [r for r in self.results if r.area == area]
+        return sum(r.score for r in rs), sum(r.points for r in rs)
+
+    def area_text(self, area: str, bank: dict) -> str:
+        """The feedback text of one area's grade cell (keys and explanations only in practice mode)."""
+        _, en, zh = AREAS[area]
+        earned, available = self.area(area)
+        lines = [f"{zh} · {en}: {earned:g} / {available:g}"]
+        for r in (r for r in self.results if r.area == area):
+            if r.status == "unreadable":
+                lines.append(f"  {r.number:>3} ✗ {r.message}")
+            elif self.paper.blueprint.feedback:
+                item = bank[r.item_id]
+                key = ("对/True" if r.key else "错/False") if isinstance(r.key, bool) else (
+                    ",".join(r.key) if len(r.key) > 1 else r.key)
+                lines.append(f"  {r.number:>3} {'✓' if r.correct else '✗'} your answer {r.answer or '-'}, key {key}. "
+                             f"{item.explanation['en']} {item.explanation['zh']}")
+        return "\n".join(lines)
+
+
+def paper_for(assignment: str, student: str, course: str = "daqlab") -> Paper:
+    return draw(load_public(), for_assignment(assignment), course=course, assignment=assignment, student=student)
+
+
+def grade_cells(cells: list, *, assignment: str, student: str, bank: dict, course: str = "daqlab") -> TheoryGrade:
+    """Score the notebook ``cells`` of ``student``'s ``assignment`` against ``bank`` (the keys)."""
+    paper = paper_for(assignment, student, course)
+    sheet = read_cells(cells)
+    results = score_paper(paper, bank, sheet.answers)
+    lost = {TYPE_OF_VAR[v]: why for v, why in sheet.unreadable.items() if v in ANSWER_VARS}
+    if lost:
+        results = [ItemResult(r.number, r.item_id, r.area, r.type, r.points, 0.0, "", None, False, "unreadable",
+                              f"{lost[r.type]} · 答案不是字面值，不得分", r.key) if r.type in lost else r
+                   for r in results]
+    return TheoryGrade(paper, results, list(sheet.problems))

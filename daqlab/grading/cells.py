@@ -1,0 +1,54 @@
+"""Which trusted check scores which grade cell, and what evidence the cell hands in.
+
+Keyed by the grade cell's ``grade_id`` (the same id means the same task in every assignment, e.g. the
+final reuses ``test-identify``). The grader (daqlab.course.trusted) calls the check with the evidence
+values as its namespace; the check reads the plant's truth and request log itself. tests/ check that
+every grade cell of every practical assignment is in this table and hands in these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from daqlab.grading import assignments, publish
+
+
+@dataclass(frozen=True)
+class GradeCell:
+    check: object  #: function(evidence values) -> points, printing its report
+    names: tuple = ()  #: plain values handed in
+    figures: tuple = ()  #: matplotlib figures handed in as summaries
+    calls: dict = field(default_factory=dict)  #: functions called in the kernel: name -> times
+    files: tuple = ()  #: files the task saves (the grader reads its own copy of them)
+
+    def hand_in_source(self) -> str:
+        """The grade cell's body in the source notebook (and so in the release)."""
+        args = ", ".join(repr(n) for n in self.names)
+        extra = []
+        if self.files:
+            extra.append(f"files={self.files!r}")
+        if self.figures:
+            extra.append(f"figures={self.figures!r}")
+        if self.calls:
+            extra.append(f"calls={self.calls!r}")
+        inner = ", ".join(x for x in [args, *extra] if x)
+        return f"from daqlab.grading.evidence import hand_in\nhand_in(globals(){', ' if inner else ''}{inner})"
+
+
+CELLS: dict[str, GradeCell] = {
+    "test-identify": GradeCell(assignments.identify, ("serial_number", "firmware", "units")),
+    "test-sensor": GradeCell(assignments.sensor, ("temperature", "humidity")),
+    "test-meter": GradeCell(assignments.meter, ("voltage_l1", "energy_import")),
+    "test-analog": GradeCell(assignments.analog, ("pressure", "motor_temp")),
+    "test-status": GradeCell(assignments.status, ("alarm_flags", "state_name")),
+    "test-csv": GradeCell(assignments.acquisition_csv, (), files=("results/station_log.csv",)),
+    "test-kpis": GradeCell(assignments.acquisition_kpis, ("kpis",)),
+    "test-figure": GradeCell(assignments.acquisition_figure, (), figures=("fig",)),
+    "test-start": GradeCell(assignments.control_start, ("reached_freq",)),
+    "test-stop": GradeCell(assignments.control_stop, ("stopped_freq",)),
+    "test-troubleshoot": GradeCell(assignments.troubleshoot, ("meter_unit", "meter_order", "voltage_l1", "th_status"),
+                                   calls={"read_parts": 5}),
+    # graded at the broker: `up` is handed in only so that a blank notebook says "not answered yet"
+    "test-connect": GradeCell(publish.status, ("up",)),
+    "test-posts": GradeCell(publish.posts, ("up",)),
+}
