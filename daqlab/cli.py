@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "  daqlab dashboard results         # results dashboard (Voila)\n"
                                        "  daqlab hub serve                 # the classroom JupyterHub\n"
                                        "  daqlab --debug course grade practical-1-identify   # a traceback on errors")
-    p.add_argument("--debug", action="store_true", help="show the full traceback when a command fails")
+    p.add_argument("--debug", action="store_true", dest="show_traceback",
+                   help="show the full traceback when a command fails (put it before the command)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     lab = sub.add_parser("lab", formatter_class=fmt, help="start the plant and JupyterLab on the lessons",
@@ -123,7 +124,7 @@ def main(argv=None) -> int:
     """Run one command. An error is one line on stderr (what is wrong, what to do) and exit code 2;
     ``--debug`` shows the traceback instead."""
     args = _parser().parse_args(argv)
-    if args.debug:
+    if args.show_traceback:
         return _dispatch(args)
     try:
         return _dispatch(args)
@@ -144,7 +145,9 @@ def _one_line(exc: BaseException) -> str:
     if type(exc).__name__ in known:
         return text
     if isinstance(exc, FileNotFoundError):
-        return f"{exc.filename or text}: no such file or folder (check the path)"
+        why = exc.strerror if exc.strerror and exc.strerror != "No such file or directory" else \
+            "no such file or folder (check the path)"
+        return f"{exc.filename or text}: {why}"
     if isinstance(exc, PermissionError):
         return f"{exc.filename or text}: permission denied"
     if isinstance(exc, OSError) and exc.errno == 98:

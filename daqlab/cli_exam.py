@@ -134,6 +134,14 @@ def _paper(args) -> int:
     from daqlab.exam.paper import draw
     from daqlab.exam.score import shown_key
 
+    from daqlab.exam.blueprint import all_blueprints
+
+    if args.assignment not in all_blueprints():
+        print(f"daqlab: {args.assignment!r} is not an exam; one of: {', '.join(all_blueprints())}", file=sys.stderr)
+        return 2
+    if not args.student.strip():
+        print("daqlab: --student is empty: give the trainee's student id", file=sys.stderr)
+        return 2
     public = load_public()
     paper = draw(public, for_assignment(args.assignment), course=args.course, assignment=args.assignment,
                  student=args.student)

@@ -175,14 +175,22 @@ def _serve(args) -> int:
                          plant_base_port=args.base_port, plant_seed=args.seed, manage_plant=not args.no_plant,
                          mqtt=True, mqtt_port=args.mqtt_port, manage_broker=not args.no_broker,
                          auth=args.auth, cull_timeout=args.cull_timeout, cull_every=args.cull_every)
+    from daqlab.hub.init import claim
+
+    lock = claim(Path(settings.state))  # early check; the hub's init holds it from start to end
+    if lock is None:
+        pid = (Path(settings.state) / "hub.lock").read_text().strip()
+        print(f"daqlab: a hub already runs with the state folder {settings.state} (pid {pid}): stop it first "
+              "(Ctrl-C in its terminal), or give another --state", file=sys.stderr)
+        return 2
     try:
         ensure_proxy(settings.state)
     except ProxyUnavailable as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return 2
     settings, mqtt_note = mqtt.prepare(settings)  # saved as decided: `daqlab hub accounts` shows the real port
+    accts = accounts(settings)  # the roster is checked before anything is saved (a bad one is never kept)
     path = settings.save(Path(settings.state) / "hub-settings.json")
-    accts = accounts(settings)
     rows = list(_rows(settings))
     n = len(accts) - 1
     print("=" * 72)
@@ -206,10 +214,15 @@ def _serve(args) -> int:
     print(f"  state       {settings.state}   stop: Ctrl-C")
     print("=" * 72, flush=True)
     from daqlab.foreground import run_foreground
+    from daqlab.hub.init import wrap
 
     env = dict(os.environ, DAQLAB_HUB_SETTINGS=str(path))
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    cmd = [sys.executable, "-m", "jupyterhub", "-f", str(CONFIG_FILE)]
+    cmd, note = wrap([sys.executable, "-m", "jupyterhub", "-f", str(CONFIG_FILE)])
+    if note:
+        print(note, flush=True)  # not wrapped: this process keeps the lock
+    else:
+        lock.close()  # wrapped: the init takes the lock for the hub's life
     return run_foreground(cmd, env, cwd=settings.state)
 
 

@@ -19,6 +19,9 @@ def rows(course: Path, roster: dict | None = None) -> list[dict]:
     from nbgrader.api import Gradebook, MissingEntry
 
     course = Path(course)
+    if not (course / "gradebook.db").exists():
+        raise FileNotFoundError(2, "no gradebook here: grade first, or give the course folder with --course",
+                                str(course / "gradebook.db"))
     status = load_status(course)
     roster = roster or {}
     out = []

@@ -124,6 +124,29 @@ def preflight(course: Path, assignment: str, meta: dict, s: Settings) -> str:
     return "practical"
 
 
+def _die_with_parent() -> None:
+    """In a worker, before exec: SIGKILL when the grader dies (even by kill -9), so no orphan keeps grading;
+    its sandbox dies with it (bubblewrap --die-with-parent)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+def recover_originals(course: Path, assignment: str) -> list[str]:
+    """Put back submissions a killed grader left modified (deleted test cells restored in place): the
+    original waits in grading/originals/<student>/<assignment>/. Returns the students restored."""
+    base = Path(course) / "grading" / "originals"
+    restored = []
+    for nb in sorted(base.glob(f"*/{assignment}/*.ipynb")) if base.is_dir() else []:
+        student = nb.parent.parent.name
+        dst = Path(course) / "submitted" / student / assignment / nb.name
+        if dst.parent.is_dir():
+            shutil.copy(nb, dst)
+            restored.append(student)
+        nb.unlink()
+    return restored
+
+
 class Worker:
     """One nbgrader worker process (see daqlab.course.worker). Spawning returns at once; ``ready()``
     waits for nbgrader to be imported, so several workers start in parallel."""
@@ -138,7 +161,7 @@ class Worker:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "daqlab.course.worker", str(course), assignment, str(s.timeout)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
-            env=nbgrader_env(), start_new_session=True)
+            env=nbgrader_env(), start_new_session=True, preexec_fn=_die_with_parent)
         self._ready = False
 
     def ready(self) -> Worker:
@@ -205,6 +228,7 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
                            + (f"one of: {', '.join(known)}" if known else "run it in the course folder (--course)"))
     meta = assignment_meta(course, assignment)
     kind = preflight(course, assignment, meta, s)
+    recover_originals(course, assignment)  # a grader killed mid-run may have left a submission modified
     students = list(students or submissions(course, assignment))
     # workers import nbgrader (~2 s each) in parallel with everything below
     pool = [Worker(course, assignment, s) for _ in range(min(s.workers, max(1, len(students))))]
@@ -282,6 +306,7 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             res = worker.run(st, env_for(st), limit)
             if backup:
                 shutil.copy(backup, path)
+                backup.unlink()
             if res.get("grader_error"):
                 stop.append(res["grader_error"])
                 return

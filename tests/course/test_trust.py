@@ -135,7 +135,7 @@ def test_a_process_left_behind_is_killed_and_flagged(attacked):
     _, outcomes, _ = attacked
     assert outcomes["mallory"].status == "flagged" and "sleep 4242" in outcomes["mallory"].reason
     assert outcomes["mallory"].score == 0
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
     assert "sleep 4242" not in ps
 
 

@@ -73,3 +73,30 @@ def test_dashboard_notebooks_are_committed_without_outputs():
         nb = json.loads((ROOT / "notebooks" / "dashboards" / name).read_text(encoding="utf-8"))
         for cell in nb["cells"]:
             assert not cell.get("outputs") and not cell.get("execution_count"), name
+
+
+def test_the_hmi_polls_only_while_a_browser_shows_the_page():
+    """No heartbeat from a page (a closed tab): polling stops and the connection closes; a tick resumes it."""
+    import time
+
+    from daqlab.dashboards.hmi import PlantHMI
+
+    base = free_port_block(2)
+    with run(stations=1, base_port=base, control=True, control_token="t") as plant:
+        hmi = PlantHMI(PlantAddress("127.0.0.1", base), period=0.1, environ={"DAQLAB_STATIONS": "1"}, quiet_s=1.0)
+        try:
+            deadline = time.monotonic() + 60
+            while not hmi.polling_paused and time.monotonic() < deadline:  # no browser: it stops by itself
+                time.sleep(0.1)
+            assert hmi.polling_paused and hmi.scans > 0
+            time.sleep(0.3)
+            served, scans = len(plant.log(1)), hmi.scans
+            time.sleep(1.5)
+            assert hmi.scans == scans and len(plant.log(1)) == served, "nothing is polled while no page is shown"
+            hmi.w_beat.value += 1  # the page's Play ticked (what the browser sends every second)
+            deadline = time.monotonic() + 30
+            while hmi.scans == scans and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert hmi.scans > scans and not hmi.polling_paused
+        finally:
+            hmi.stop()

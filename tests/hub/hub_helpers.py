@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from daqlab.hub.init import wrap
 from daqlab.hub.settings import HubSettings, Secrets
 
 CONFIG = Path(__file__).resolve().parents[2] / "grader" / "jupyterhub" / "jupyterhub_config.py"
@@ -46,9 +47,10 @@ class Hub:
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         self.token = Secrets.load_or_create(self.settings.state).operator_token  # the hub keeps existing secrets
         t0 = time.monotonic()
+        cmd, _note = wrap([sys.executable, "-m", "jupyterhub", "-f", str(CONFIG)])  # as `daqlab hub serve` runs it
         with open(self.log, "w") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(CONFIG)], cwd=self.settings.state,
-                                         env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(cmd, cwd=self.settings.state, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:
                 raise HubError(f"the hub exited ({self.proc.returncode}):\n{self.tail()}")

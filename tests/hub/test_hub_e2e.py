@@ -46,7 +46,6 @@ GRADER = "grader-daqlab"
 TRAINEES = {"alice": ("Alice Wang", 2, "perfect"), "bob": ("Bob Li", 3, "missing_scaling")}
 KEEP = {"alice": lambda n: True, "bob": lambda n: n % 3 == 0}  # theory: which questions are answered with the key
 ARTIFACTS = ROOT / "test-artifacts"
-BUDGET_S = 180
 
 
 def need_npm_proxy():
@@ -299,7 +298,6 @@ def test_hub_release_fetch_submit_grade_feedback_and_trainee_dashboard(tmp_path)
         (ARTIFACTS / "hub-e2e-timings.json").write_text(json.dumps(timings, indent=2))
         shutil.copy(tmp_path / "hub.log", ARTIFACTS / "hub-e2e-hub.log")
     assert not left, f"stopping the hub left its Mosquitto running: {left}"
-    assert total < BUDGET_S, f"the whole flow took {total:.0f} s (budget {BUDGET_S} s)"
 
 
 def browser_check(settings, password, scores, expected_theory):
