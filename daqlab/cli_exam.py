@@ -130,11 +130,9 @@ def _build(args) -> int:
 
 def _paper(args) -> int:
     from daqlab.exam.bank import load_bank, load_public
-    from daqlab.exam.blueprint import for_assignment
+    from daqlab.exam.blueprint import all_blueprints, for_assignment
     from daqlab.exam.paper import draw
     from daqlab.exam.score import shown_key
-
-    from daqlab.exam.blueprint import all_blueprints
 
     if args.assignment not in all_blueprints():
         print(f"daqlab: {args.assignment!r} is not an exam; one of: {', '.join(all_blueprints())}", file=sys.stderr)
