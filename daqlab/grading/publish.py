@@ -46,7 +46,12 @@ def records(settle_s: float = 0.3, timeout_s: float = 3.0) -> list:
         if len(got) != last:
             last, stable_since = len(got), time.monotonic()
         if time.monotonic() - stable_since >= settle_s or time.monotonic() > deadline:
-            return got
+            seen, once = set(), []  # QoS 1 is at least once: a re-delivered message counts once
+            for r in got:
+                if (r.topic, r.payload) not in seen:
+                    seen.add((r.topic, r.payload))
+                    once.append(r)
+            return once
         time.sleep(0.05)
 
 

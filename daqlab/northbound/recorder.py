@@ -149,13 +149,15 @@ class Recorder:
                     and (kind is None or r.kind == kind) and (since is None or r.time >= since)]
 
     def wait_for(self, n: int, *, timeout: float = 10.0, **filters) -> list[Record]:
-        """Wait until at least ``n`` records match ``filters``; return them (fewer after ``timeout``)."""
+        """Wait until ``n`` *different* messages (topic and payload) match ``filters``; return every matching
+        record (fewer after ``timeout``). QoS 1 is at least once: after a broker restart the broker re-sends
+        what it had not seen acknowledged, so duplicates arrive, and counting records would stop early."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
                 got = self.records(**filters)  # same filters as records(), ``since`` included (re-entrant lock)
                 left = deadline - time.monotonic()
-                if len(got) >= n or left <= 0:
+                if len({(r.topic, r.payload) for r in got}) >= n or left <= 0:
                     return got
                 self._lock.wait(min(left, 0.2))
 
