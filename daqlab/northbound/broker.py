@@ -102,7 +102,10 @@ class Broker:
             f"persistence {'true' if self.persistence else 'false'}",
         ]
         if self.persistence:
-            lines += [f"persistence_location {self.workdir}/", "autosave_interval 60"]
+            # saved after every change, not once a minute: a broker killed with SIGKILL (or a power cut) comes
+            # back with every persistent session and subscription (the platform's recorder's above all), so
+            # what devices send right after the restart is queued for it, not dropped
+            lines += [f"persistence_location {self.workdir}/", "autosave_on_changes true", "autosave_interval 1"]
         return "\n".join(lines) + "\n"
 
     def write_accounts(self) -> None:

@@ -20,6 +20,11 @@ What it does for you (a contest's "upload to the platform" done right):
   a message counts as delivered only when the broker acknowledged it (PUBACK/PUBCOMP; QoS 0: written).
   Held messages keep their original sample times. Nothing is dropped unless ``max_pending`` is reached,
   and then :attr:`dropped` says how many.
+- **confirmed by the platform** (``confirm=True``): a broker's PUBACK means the broker took the message, and
+  a broker killed before it passed it on loses it. With ``confirm`` a post counts as delivered only when
+  the platform answered it on ``post_reply`` (the thing model's reply, code 200 or 460, matched by id);
+  unconfirmed posts are sent again after every reconnect (the platform may see a post twice: it has the
+  same id), and :meth:`flush` waits for the replies. Use it with a platform that replies (DAQ Lab's does).
 
 The client runs paho-mqtt 2.x's network thread (``loop_start``), so it works inside a Jupyter kernel;
 always :meth:`close` it (or use ``with``), or its thread keeps running.
@@ -69,7 +74,7 @@ class Uplink:
                  device_name: str | None = None, qos: int = 1, retain: bool = False, deadband=None,
                  heartbeat_s: float | None = None, keepalive: int = 30, client_id: str | None = None,
                  spool=None, max_pending: int = 1_000_000, max_inflight: int = 20, will: bool = True,
-                 connect_timeout: float = 10.0):
+                 connect_timeout: float = 10.0, confirm: bool = False):
         if qos not in (0, 1, 2):
             raise ValueError("qos must be 0, 1 or 2")
         self.topics = ThingTopics(product_key, device_name or username)
@@ -89,6 +94,8 @@ class Uplink:
         self._held: collections.deque = collections.deque()  # (topic, payload, qos, retain) not yet given to paho
         self._unacked: dict[int, tuple] = {}  # paho mid -> message given to paho, not yet acknowledged
         self._early: set[int] = set()  # mids acknowledged before publish() returned their mid
+        self.confirm = confirm
+        self._unconfirmed: dict[str, tuple] = {}  # post id -> message, until the platform replies (confirm=True)
         self._connected = False
         self._refused: str | None = None
         self._ever_connected = threading.Event()
@@ -104,6 +111,8 @@ class Uplink:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
+        if confirm:
+            c.on_message = self._on_reply
         self.client = c
         if self.spool and self.spool.exists():
             self._load_spool()
@@ -127,11 +136,27 @@ class Uplink:
             client.disconnect()  # bad credentials will not get better by retrying
             return
         client.publish(self.topics.status, json.dumps({"status": "online", "time": _now_ms()}), qos=1, retain=True)
+        if self.confirm:
+            client.subscribe(self.topics.post_reply, qos=1)
         with self._lock:
             self._connected = True
+            if self.confirm:  # what the broker took but the platform never answered: send again (same id)
+                waiting = {m[1] for m in self._held} | {m[1] for m in self._unacked.values()}
+                again = [m for m in self._unconfirmed.values() if m[1] not in waiting]
+                self._held.extendleft(reversed(again))
             while self._held:
                 self._hand_over(self._held.popleft())
         self._ever_connected.set()
+
+    def _on_reply(self, client, userdata, msg):
+        try:
+            doc = json.loads(msg.payload)
+            msg_id = str(doc["id"])
+        except (ValueError, KeyError, TypeError):
+            return
+        with self._ack:
+            if self._unconfirmed.pop(msg_id, None) is not None and not self._unconfirmed:
+                self._ack.notify_all()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self._connected = False  # a plain store: publish() sees it at its next call
@@ -170,6 +195,9 @@ class Uplink:
 
     def _enqueue(self, payload: dict) -> int:
         msg = (self.topics.post, json.dumps(payload, separators=(",", ":"), allow_nan=False), self.qos, self.retain)
+        if self.confirm:
+            with self._ack:
+                self._unconfirmed[str(payload["id"])] = msg
         with self._lock:
             if len(self._held) + len(self._unacked) >= self.max_pending:
                 self.dropped += 1
@@ -187,9 +215,10 @@ class Uplink:
 
     @property
     def pending(self) -> int:
-        """Messages not yet acknowledged by the broker (held while offline + in flight)."""
+        """Messages not yet delivered: held while offline + in flight (+ not yet confirmed, with ``confirm``)."""
         with self._lock, self._ack:
-            return len(self._held) + len(self._unacked)
+            return len(self._held) + len(self._unacked) + len(
+                {m[1] for m in self._unconfirmed.values()} - {m[1] for m in self._held} - {m[1] for m in self._unacked.values()})
 
     def _changed(self, ident: str, value, now: float) -> bool:
         last = self._last.get(ident)
@@ -239,11 +268,13 @@ class Uplink:
         return ids
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Wait until the broker acknowledged every message; UplinkError after ``timeout`` seconds."""
+        """Wait until the broker acknowledged every message (and, with ``confirm``, the platform answered
+        every post); UplinkError after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
             with self._ack:
-                waiting = len(self._held) + len(self._unacked)  # _held only shrinks on connect: a read is enough
+                # _held only shrinks on connect: a read is enough
+                waiting = len(self._held) + len(self._unacked) + len(self._unconfirmed)
                 if not waiting:
                     return
                 left = deadline - time.monotonic()
@@ -258,7 +289,10 @@ class Uplink:
             for line in fh:
                 if line.strip():
                     m = json.loads(line)
-                    self._held.append((m["topic"], m["payload"], m["qos"], m["retain"]))
+                    msg = (m["topic"], m["payload"], m["qos"], m["retain"])
+                    self._held.append(msg)
+                    if self.confirm and m["topic"] == self.topics.post:
+                        self._unconfirmed[str(json.loads(m["payload"])["id"])] = msg
         self.spool.unlink()
         top = max((int(json.loads(p)["id"]) for _t, p, _q, _r in self._held), default=0)
         self._ids = itertools.count(top + 1)
@@ -279,8 +313,11 @@ class Uplink:
             pass
         with self._lock, self._ack:
             left = list(self._unacked.values()) + list(self._held)
+            sent = {m[1] for m in left}
+            left += [m for m in self._unconfirmed.values() if m[1] not in sent]  # taken, never answered
             self._held.clear()
             self._unacked.clear()
+            self._unconfirmed.clear()
         if left and self.spool:
             self._save_spool(left)
         elif left:
