@@ -66,11 +66,10 @@ def secret_from(args) -> str:
     if args.secret_file:
         p = Path(args.secret_file)
         if not p.exists():
+            from daqlab.atomic import write_atomic
             from daqlab.northbound.accounts import new_secret
 
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(new_secret() + "\n")
-            os.chmod(p, 0o600)
+            write_atomic(p, new_secret() + "\n", mode=0o600)
         return p.read_text().strip()
     if args.secret:
         return args.secret

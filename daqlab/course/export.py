@@ -54,11 +54,14 @@ def rows(course: Path, roster: dict | None = None) -> list[dict]:
 
 
 def export(course: Path, path: Path, roster: dict | None = None) -> int:
+    import io
+
+    from daqlab.atomic import write_atomic
+
     data = rows(course, roster)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(data)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=COLUMNS)
+    w.writeheader()
+    w.writerows(data)
+    write_atomic(Path(path), buf.getvalue())  # the previous export stays whole until the new one is
     return len(data)

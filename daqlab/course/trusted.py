@@ -30,6 +30,8 @@ from pathlib import Path
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade
 
+from daqlab.atomic import write_atomic
+
 RESERVED = ("practical_results.json", "exam_results.json", "timestamp.txt")  #: written by the grader only
 LAST: dict[str, dict] = {}  #: student -> {"flags", "errors", "grader_error"} of the last job (read by the worker)
 _BANKS: dict[str, dict] = {}
@@ -116,10 +118,9 @@ class TrustedGrade(NbGraderPreprocessor):
                 raise GraderError(f"{assignment}: grade cell {gid} is not a knowledge area")
             cell.outputs = _score_outputs(tg.area_text(area, keys), tg.area(area)[0])
         out = Path(resources["metadata"]["path"]) / "exam_results.json"
-        out.write_text(json.dumps({"course": tg.paper.course, "assignment": assignment, "student": student,
-                                   "blueprint": tg.paper.blueprint.name,
-                                   "items": [r.to_dict() for r in tg.results]}, ensure_ascii=False, indent=1),
-                       encoding="utf-8")
+        write_atomic(out, json.dumps({"course": tg.paper.course, "assignment": assignment, "student": student,
+                                      "blueprint": tg.paper.blueprint.name,
+                                      "items": [r.to_dict() for r in tg.results]}, ensure_ascii=False, indent=1))
 
     # ----------------------------------------------------------- practical
     def _practical(self, nb, resources, env, state, folder: Path) -> None:

@@ -65,5 +65,6 @@ class Report:
         data["checks"] = [c for c in data["checks"] if c.get("cell") != self.title]
         data["checks"] += [{**asdict(c), "score": c.score, "cell": self.title} for c in self.checks]
         data.update(student=os.environ.get("DAQLAB_STUDENT_ID", ""), assignment=os.environ.get("DAQLAB_ASSIGNMENT", ""))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        from daqlab.atomic import write_atomic
+
+        write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))

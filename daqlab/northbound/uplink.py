@@ -37,7 +37,6 @@ import functools
 import itertools
 import json
 import math
-import os
 import threading
 import time
 import uuid
@@ -298,11 +297,10 @@ class Uplink:
         self._ids = itertools.count(top + 1)
 
     def _save_spool(self, messages) -> None:
-        tmp = self.spool.with_suffix(self.spool.suffix + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for topic, payload, qos, retain in messages:
-                fh.write(json.dumps({"topic": topic, "payload": payload, "qos": qos, "retain": retain}) + "\n")
-        os.replace(tmp, self.spool)
+        from daqlab.atomic import write_atomic
+
+        write_atomic(self.spool, "".join(json.dumps({"topic": t, "payload": p, "qos": q, "retain": r}) + "\n"
+                                         for t, p, q, r in messages))
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what can be sent within ``timeout``, save the rest to the spool file (if any), disconnect
