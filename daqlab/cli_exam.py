@@ -48,11 +48,14 @@ def add_parsers(sub, fmt) -> None:
     g.add_argument("assignments", nargs="*", help="assignment ids (default: all under source/)")
     g.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
     gr = csub.add_parser("grade", formatter_class=fmt, help="autograde the submissions of an assignment",
-                         description="Autograde submitted/<student>/<ASSIGNMENT> in parallel. Practical assignments "
-                                     "run against a plant started for grading (each trainee's station from the "
-                                     "roster, reset to the assignment's scenario). Crashing, looping, memory-hungry "
-                                     "or tampered submissions are graded as far as possible and recorded with a "
-                                     "status and reason (grading/status.json); nothing is dropped.",
+                         description="Autograde submitted/<student>/<ASSIGNMENT> in parallel. Practical notebooks "
+                                     "run in a sandbox (bubblewrap: own user, own folder, only their own station on "
+                                     "a plant started for grading) and hand back evidence that trusted checks score; "
+                                     "theory notebooks are not run: their literal answers are scored against the "
+                                     "keys. Crashing, looping, memory-hungry or tampered submissions are graded as "
+                                     "far as possible and recorded with a status (graded, graded with errors, "
+                                     "flagged, not gradable) and reason in grading/status.json; nothing is dropped. "
+                                     "Needs root (per-job users) and bubblewrap.",
                          epilog="Examples:\n  daqlab course grade practical-1-identify\n"
                                 "  daqlab course grade theory-contest --workers 4 --timeout 30")
     gr.add_argument("assignment", help="assignment id")
