@@ -22,6 +22,7 @@ on a channel the submission cannot write, any process of the job's user still al
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -80,12 +81,17 @@ def bwrap() -> str:
 
 
 def unavailable() -> str:
-    """Why the sandbox cannot run here ("" when it can)."""
+    """Why the sandbox cannot run here ("" when it can). Probed once per process (a worker grades many)."""
     if os.geteuid() != 0:
         return "the grading sandbox needs root to switch to per-job users (run the grader as root or via sudo)"
     if not bwrap():
         return "bubblewrap is not installed: apt-get install bubblewrap (make test and make sysdeps do it)"
-    p = subprocess.run([bwrap(), "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "true"],
+    return _probe(bwrap())
+
+
+@functools.lru_cache(maxsize=4)
+def _probe(exe: str) -> str:
+    p = subprocess.run([exe, "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "true"],
                        capture_output=True, text=True)
     if p.returncode:
         return f"bubblewrap cannot create namespaces here: {p.stderr.strip()[:200]}"
