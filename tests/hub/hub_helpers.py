@@ -154,8 +154,9 @@ class Hub:
             "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
                         "allow_stdin": False, "stop_on_error": True}}))
         out, error = [], None
-        try:
-            while True:
+        replied = idle = False  # the reply (shell) and the outputs (iopub) come on two channels, in either order:
+        try:                    # done when both the reply and iopub's "idle" (after the last output) are in
+            while not (replied and idle):
                 raw = await ws.read_message()
                 if raw is None:
                     raise HubError("the kernel's websocket closed")
@@ -168,7 +169,9 @@ class Hub:
                 elif kind == "error":
                     error = "\n".join(content.get("traceback", [])) or content.get("evalue", "")
                 elif kind == "execute_reply":
-                    break
+                    replied = True
+                elif kind == "status" and content.get("execution_state") == "idle":
+                    idle = True
         finally:
             ws.close()
         text = "".join(out)
