@@ -17,7 +17,7 @@ SIGTERM/SIGINT/SIGHUP to the init and returns only when the init, and so the who
 So a restart never finds a leftover plant or broker of its own: the ports are free again, and the hub
 starts one broker on its own port. Two hubs on one state folder are refused (:func:`claim`: the init holds
 a lock on ``<state>/hub.lock``, its working folder, for the hub's life; a killed hub's lock goes with it).
-Without root (or without ``unshare``) the hub runs as before and :func:`wrap` says so (one line).
+Without root the hub runs as before and :func:`wrap` says so (one line).
 
     python daqlab/hub/init.py --launch CMD...   (run as a file: stdlib only, nothing to import from the course)
 """
