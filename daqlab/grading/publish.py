@@ -23,7 +23,7 @@ from daqlab.grading.checks import Report
 from daqlab.grading.context import NoGradingPlant, context
 from daqlab.grading.params import for_station
 from daqlab.northbound import thingmodel
-from daqlab.northbound.recorder import load_records
+from daqlab.northbound.recorder import distinct_key, load_records
 
 #: property identifier -> (device, FC 04 address, data type, what) of the product's thing model
 PROPERTIES = {
@@ -46,10 +46,10 @@ def records(settle_s: float = 0.3, timeout_s: float = 3.0) -> list:
         if len(got) != last:
             last, stable_since = len(got), time.monotonic()
         if time.monotonic() - stable_since >= settle_s or time.monotonic() > deadline:
-            seen, once = set(), []  # QoS 1 is at least once: a re-delivered message counts once
+            seen, once = set(), []  # QoS 1 is at least once: a re-delivered post counts once
             for r in got:
-                if (r.topic, r.payload) not in seen:
-                    seen.add((r.topic, r.payload))
+                if distinct_key(r) not in seen:
+                    seen.add(distinct_key(r))
                     once.append(r)
             return once
         time.sleep(0.05)

@@ -63,6 +63,12 @@ def classify(topic: str) -> tuple[str, str]:
     return dn, kind
 
 
+def distinct_key(r: Record):
+    """What makes a message the same message: a property post is its topic and payload (its id is in it);
+    anything else is its own record."""
+    return (r.topic, r.payload) if r.kind == "post" else id(r)
+
+
 def load_records(path) -> list[Record]:
     """Records from a recorder's JSONL file (a half-written last line is ignored)."""
     out = []
@@ -149,15 +155,16 @@ class Recorder:
                     and (kind is None or r.kind == kind) and (since is None or r.time >= since)]
 
     def wait_for(self, n: int, *, timeout: float = 10.0, **filters) -> list[Record]:
-        """Wait until ``n`` *different* messages (topic and payload) match ``filters``; return every matching
-        record (fewer after ``timeout``). QoS 1 is at least once: after a broker restart the broker re-sends
-        what it had not seen acknowledged, so duplicates arrive, and counting records would stop early."""
+        """Wait until ``n`` messages match ``filters``, a property post counted once however often it came
+        (QoS 1 is at least once: after a broker restart the broker re-sends what it had not seen acknowledged,
+        so copies arrive, and counting them would stop early); return every matching record (fewer after
+        ``timeout``). Other messages count each time: a last will is the same text every time it is sent."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
                 got = self.records(**filters)  # same filters as records(), ``since`` included (re-entrant lock)
                 left = deadline - time.monotonic()
-                if len({(r.topic, r.payload) for r in got}) >= n or left <= 0:
+                if len({distinct_key(r) for r in got}) >= n or left <= 0:
                     return got
                 self._lock.wait(min(left, 0.2))
 
