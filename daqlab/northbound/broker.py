@@ -182,6 +182,15 @@ class Broker:
         if proc.stderr:
             proc.stderr.close()
 
+    def kill(self) -> None:
+        """SIGKILL Mosquitto (a crash: nothing saved); ``start()`` brings it back on the same port."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc is not None and proc.stderr:
+            proc.stderr.close()
+
     def restart(self, down_s: float = 0.0) -> None:
         """Stop, stay down ``down_s`` seconds, start again on the same port."""
         self.stop()

@@ -110,27 +110,35 @@ def test_the_broker_publishes_the_last_will_when_the_gateway_vanishes(broker, ac
         proc.kill()
 
 
-def test_store_and_forward_across_a_broker_restart_loses_nothing(secret):
+def _posts_across_an_outage(secret, device, before, during, go_down, settle, confirm=False):
+    """Post ``before`` messages, take the broker down with ``go_down(broker, uplink)``, post ``during`` more
+    while it is down, start it again; return (records of this device's posts, the uplink)."""
     need_mosquitto()
-    dev, plat = device_account("t05", secret), platform_account(secret)
+    dev, plat = device_account(device, secret), platform_account(secret)
     with Broker([dev, plat], persistence=True) as b:
         rec = Recorder.connect(b, plat, client_id="platform-recorder")
-        up = uplink(b, dev)
+        up = uplink(b, dev, confirm=confirm)
         try:
-            for i in range(50):
+            for i in range(before):
                 up.publish({"seq": i})
-            up.flush()
-            b.stop()
+            settle(up)
+            go_down(b, up)
             time.sleep(0.3)
-            for i in range(50, 120):  # broker down: held in order
+            for i in range(before, before + during):  # broker down: held in order by the uplink
                 up.publish({"seq": i})
-            assert up.pending >= 70 and not up.connected
+            assert up.pending >= during and not up.connected
             b.start()
-            up.flush(20)
-            got = rec.wait_for(120, device="t05", kind="post", timeout=20)
+            up.flush(30)
+            got = rec.wait_for(before + during, device=device, kind="post", timeout=30)
         finally:
             up.close()
             rec.close()
+    return got, up
+
+
+def test_store_and_forward_across_a_broker_restart_loses_nothing(secret):
+    got, _ = _posts_across_an_outage(secret, "t05", 50, 70, go_down=lambda b, up: b.stop(),
+                                     settle=lambda up: up.flush())
     ids = {int(json.loads(r.payload)["id"]) for r in got}
     seqs = {json.loads(r.payload)["params"]["seq"]["value"] for r in got}
     assert ids == set(range(1, 121)) and seqs == set(range(120)), f"lost {set(range(1, 121)) - ids}"
@@ -142,27 +150,12 @@ def test_kill_9_of_the_broker_loses_no_qos1_message(secret):
     """The broker dies with SIGKILL right after acknowledging posts it may not have passed on: with
     ``confirm`` the uplink keeps every post until the platform answered it and sends the unanswered ones
     again after the restart; the recorder's persistent session was saved on change. Every post arrives."""
-    need_mosquitto()
-    dev, plat = device_account("t07", secret), platform_account(secret)
-    with Broker([dev, plat], persistence=True) as b:
-        rec = Recorder.connect(b, plat, client_id="platform-recorder")
-        up = uplink(b, dev, confirm=True)
-        try:
-            for i in range(50):
-                up.publish({"seq": i})
-            up.client.publish(up.topics.status, "{}", qos=1).wait_for_publish(5)  # the broker has taken every post
-            b.proc.kill()  # SIGKILL: Mosquitto cannot save anything now, some posts may not have reached the platform
-            b.proc.wait(10)
-            b.proc = None
-            time.sleep(0.3)
-            for i in range(50, 100):  # broker gone: held in order by the uplink
-                up.publish({"seq": i})
-            b.start()
-            up.flush(30)
-            got = rec.wait_for(100, device="t07", kind="post", timeout=30)
-        finally:
-            up.close()
-            rec.close()
+    def taken(up):  # the broker has taken every post (a QoS 1 marker after them was acknowledged)
+        up.client.publish(up.topics.status, "{}", qos=1).wait_for_publish(5)
+
+    # SIGKILL: Mosquitto cannot save anything now, some posts may not have reached the platform
+    got, up = _posts_across_an_outage(secret, "t07", 50, 50, go_down=lambda b, up: b.kill(), settle=taken,
+                                      confirm=True)
     ids = {int(json.loads(r.payload)["id"]) for r in got}
     assert ids == set(range(1, 101)), f"lost {sorted(set(range(1, 101)) - ids)}"
     assert up.pending == 0 and up.dropped == 0
