@@ -23,6 +23,7 @@ import sys
 
 MAX_BAD_CELLS = 3
 GRACE_S = 10  #: after an interrupt, how long the kernel has to become responsive again
+ZH = {"killed": "使内核崩溃", "ran": "超时且不响应中断"}  #: what the trainee reads first, by the event's first word
 TIMEOUT_MARK = "DAQLabCellTimeout"  #: the reply nbclient fakes for a cell that ran past its limit
 
 
@@ -54,7 +55,8 @@ def run_once(nb, timeout: int, cwd: str, skip: dict[int, str]):
                 continue
             cell.outputs = []
             if i in skip:
-                cell.outputs = [_error("RuntimeError", f"DAQ Lab grader: this cell {skip[i]}; it was not run")]
+                cell.outputs = [_error("RuntimeError", f"评分时未运行此单元格：它{ZH.get(skip[i].split(' ')[0], '')}"
+                                                       f"（DAQ Lab grader: this cell {skip[i]}; it was not run）")]
                 continue
             try:
                 client.execute_cell(cell, i)
@@ -66,8 +68,8 @@ def run_once(nb, timeout: int, cwd: str, skip: dict[int, str]):
                 continue
             if i in timeouts:
                 # nbclient interrupted the cell: is the kernel back, or did the cell ignore SIGINT?
-                cell.outputs.append(_error("KeyboardInterrupt", f"the cell ran past the {timeout} s limit and was "
-                                           "interrupted · 单元格超时，已中断"))
+                cell.outputs.append(_error("KeyboardInterrupt", f"单元格超时，已中断（the cell ran past the {timeout} s "
+                                           "limit and was interrupted）"))
                 try:
                     reply = run_sync(client.kc.execute_interactive)("pass", timeout=GRACE_S, store_history=False)
                     if reply.get("content", {}).get("status") not in ("ok", "error"):

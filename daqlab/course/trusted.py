@@ -175,10 +175,10 @@ class TrustedGrade(NbGraderPreprocessor):
             spec = CELLS[gid]
             evidence, problem = read(cell.outputs) if back is not None else (None, "")
             if evidence is None:
-                why = problem or "the notebook did not run to this cell"
+                why = problem or "笔记本未运行到此单元格（the notebook did not run to this cell）"
                 if back is not None:
                     state["flags"].append(f"unscorable grade cell {gid}: {why}")
-                cell.outputs = _score_outputs(f"{gid}: 0 — {why} · 无法评分", 0.0)
+                cell.outputs = _score_outputs(f"{gid}: 0 分，无法评分 — {why}", 0.0)
                 continue
             buf = io.StringIO()
             try:

@@ -58,6 +58,6 @@ def grade_cells(cells: list, *, assignment: str, student: str, bank: dict, cours
     lost = {TYPE_OF_VAR[v]: why for v, why in sheet.unreadable.items() if v in ANSWER_VARS}
     if lost:
         results = [ItemResult(r.number, r.item_id, r.area, r.type, r.points, 0.0, "", None, False, "unreadable",
-                              f"{lost[r.type]} · 答案不是字面值，不得分", r.key) if r.type in lost else r
+                              f"答案不是字面值，不得分：{lost[r.type]}", r.key) if r.type in lost else r
                    for r in results]
     return TheoryGrade(paper, results, list(sheet.problems))

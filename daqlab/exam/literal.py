@@ -59,7 +59,7 @@ def read_cells(cells: list) -> Sheet:
         except SyntaxError as exc:
             named = [v for v in ANSWER_VARS if v in src]
             for v in named:
-                sheet.unreadable[v] = f"cell {index + 1} has a syntax error (line {exc.lineno})"
+                sheet.unreadable[v] = f"第 {index + 1} 个单元格第 {exc.lineno} 行有语法错误（cell {index + 1}: syntax error）"
             continue
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
@@ -68,26 +68,28 @@ def read_cells(cells: list) -> Sheet:
                 try:
                     value = ast.literal_eval(stmt.value)
                 except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    sheet.unreadable[var] = f"cell {index + 1} assigns `{var}` from code, not a plain literal"
+                    sheet.unreadable[var] = (f"第 {index + 1} 个单元格用代码给 `{var}` 赋值（cell {index + 1} assigns `{var}` "
+                                             "from code, not a plain literal）")
                     continue
                 if not isinstance(value, dict):
-                    sheet.unreadable[var] = f"cell {index + 1}: `{var}` must be a dict like {{1: \"B\"}}"
+                    sheet.unreadable[var] = f"第 {index + 1} 个单元格：`{var}` 必须是字典，如 {{1: \"B\"}}（must be a dict）"
                     continue
                 sheets[var] = value
                 sheet.unreadable.pop(var, None)
             else:
                 for var in _stores(stmt):
-                    sheet.unreadable[var] = f"cell {index + 1} changes `{var}` with code; only literal answers count"
+                    sheet.unreadable[var] = (f"第 {index + 1} 个单元格用代码修改 `{var}`（cell {index + 1} changes `{var}` "
+                                             "with code; only literal answers count）")
     for var in ANSWER_VARS:
         if var in sheet.unreadable:
             sheets.pop(var, None)
-            sheet.problems.append(f"{sheet.unreadable[var]} · 答案必须直接写成字面值（literal），该类题目不得分")
+            sheet.problems.append(f"答案必须直接写成字面值（literal），该类题目不得分：{sheet.unreadable[var]}")
     for var, values in sheets.items():
         for k, v in values.items():
             try:
                 number = int(k)
             except (TypeError, ValueError):
-                sheet.problems.append(f"`{var}`: key {k!r} is not a question number")
+                sheet.problems.append(f"`{var}`：{k!r} 不是题号（not a question number）")
                 continue
             sheet.answers[number] = v
     return sheet

@@ -131,10 +131,10 @@ def read(outputs: list) -> tuple[dict | None, str]:
              if isinstance(o, dict) and o.get("output_type") in ("display_data", "execute_result")
              and isinstance(o.get("data"), dict) and MIME in o["data"]]
     if not found:
-        return None, "the grade cell handed in no evidence"
+        return None, "评分单元格没有提交作答数据（the grade cell handed in no evidence）"
     if len(found) > 1:
-        return None, f"the grade cell shows {len(found)} evidence outputs instead of one"
+        return None, f"评分单元格有 {len(found)} 份作答数据，应为 1 份（the grade cell shows {len(found)} evidence outputs instead of one）"
     ev = found[0]
     if not isinstance(ev, dict) or not isinstance(ev.get("values"), dict):
-        return None, "the grade cell's evidence is malformed"
+        return None, "作答数据格式不正确（the grade cell's evidence is malformed）"
     return ev, ""
