@@ -31,8 +31,19 @@ def test_lesson_is_clean_and_structured(path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_lesson_runs_top_to_bottom_in_a_fresh_kernel(path, tmp_path):
-    """Every cell runs without an error (how long they take is measured in bench/, not asserted here)."""
+    """Every cell runs without an error (how long they take is measured in bench/, not asserted here).
+
+    With every core loaded, a cell of lesson 08 once in a few runs never got its execute reply (kernel
+    and client both idle; not root-caused, also with ipykernel 6). A cell that gets no reply in 100 s is
+    such a hang, not slowness: the lesson is run once more in a fresh kernel, and that run must pass."""
+    from nbclient.exceptions import CellTimeoutError
+
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    try:
+        NotebookClient(nb, timeout=100, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    except CellTimeoutError:
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=100, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert not errors
