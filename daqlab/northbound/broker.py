@@ -11,6 +11,11 @@ The generated ``mosquitto.conf`` (kept in ``workdir`` for the curious) sets:
 - ``allow_anonymous false`` with a hashed ``password_file`` and an ``acl_file`` (see accounts);
 - ``max_queued_messages 0`` (no limit): Mosquitto's default queue of 1000 messages per client silently
   drops QoS 1/2 messages to a slow subscriber, which would look like loss in the recorder;
+- ``max_inflight_messages 0`` (no in-flight window towards subscribers): Debian's Mosquitto 2.0.11 counts
+  the in-flight quota of a session wrongly after a restart from persistence (fixed upstream in 2.0.13,
+  eclipse/mosquitto#2306), and messages it queued behind a full window could stay queued for good: the
+  platform's recorder then never saw the last posts of a store-and-forward burst although the broker had
+  acknowledged them. With no window, messages for a connected client are never queued behind one;
 - ``persistence`` on when asked, so a persistent session (clean_session false) and its queued
   messages survive a broker restart (:meth:`restart`).
 """
@@ -95,6 +100,7 @@ class Broker:
             f"password_file {self.workdir / 'passwd'}",
             f"acl_file {self.workdir / 'acl'}",
             "max_queued_messages 0",
+            "max_inflight_messages 0",  # see the module docstring: 2.0.11's in-flight quota can strand messages
             # mosquitto started as root drops to user 'mosquitto' unless told otherwise: stay who we are
             f"user {user}",
             f"log_dest file {self.log_path}",
