@@ -115,7 +115,7 @@ def _posts_across_an_outage(secret, device, before, during, go_down, settle, con
     while it is down, start it again; return (records of this device's posts, the uplink)."""
     need_mosquitto()
     dev, plat = device_account(device, secret), platform_account(secret)
-    with Broker([dev, plat], persistence=True) as b:
+    with Broker([dev, plat], persistence=True, log_type="all") as b:
         rec = Recorder.connect(b, plat, client_id="platform-recorder")
         up = uplink(b, dev, confirm=confirm)
         try:
@@ -130,6 +130,11 @@ def _posts_across_an_outage(secret, device, before, during, go_down, settle, con
             b.start()
             up.flush(30)
             got = rec.wait_for(before + during, device=device, kind="post", timeout=30)
+            ids = {int(json.loads(r.payload)["id"]) for r in got}
+            if ids != set(range(1, before + during + 1)):  # leave the evidence of where they went in the report
+                log = b.log_path.read_text(errors="replace").splitlines()
+                print(f"broker log, {len(log)} lines, PUBLISH lines towards the recorder after the restart:")
+                print("\n".join(ln for ln in log[-400:] if "platform-recorder" in ln)[-12000:])
         finally:
             up.close()
             rec.close()
