@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="also serve station ST as Modbus RTU on a serial device (repeatable)")
     serve.add_argument("--token", default=os.environ.get("DAQLAB_CONTROL_TOKEN"),
                        help="require this X-DAQLab-Token on the control API (default $DAQLAB_CONTROL_TOKEN)")
+    serve.add_argument("--owners", default=None, metavar="FILE",
+                       help="station owners (JSON written by `daqlab hub serve`): a station accepts Modbus TCP "
+                            "only from its owner's OS account, the staff and root")
     serve.add_argument("--opcua-base-port", type=int, default=None, metavar="P",
                        help="also serve every station over OPC UA, station k on port P+k (0 = free ports; "
                             "default: no OPC UA). Security None: for 127.0.0.1 training only")
@@ -195,9 +198,19 @@ def _serve(args) -> int:
         if not st.isdigit() or not path:
             raise SystemExit(f"--rtu {spec!r}: use STATION:DEVICE_PATH, e.g. 1:/dev/ttyUSB0")
         rtus.append((int(st), path))
+    owners = None
+    if args.owners:
+        from daqlab.plant.peers import Owners
+
+        try:
+            owners = Owners.load(args.owners)
+        except ValueError as exc:
+            raise SystemExit(f"daqlab: {exc}") from None
+        if args.opcua_base_port is not None:
+            raise SystemExit("daqlab: --owners guards Modbus TCP only: do not serve OPC UA with it")
     plant = Plant(args.stations, seed=args.seed, host=args.host, base_port=args.base_port, speed=args.speed,
                   frozen=args.frozen, log_path=args.log, unknown_unit=args.unknown_unit, textbook=args.textbook,
-                  control=True, control_token=args.token, opcua_base_port=args.opcua_base_port)
+                  control=True, control_token=args.token, opcua_base_port=args.opcua_base_port, owners=owners)
 
     async def run():
         await plant.astart()

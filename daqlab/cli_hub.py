@@ -35,7 +35,8 @@ def add_parsers(sub, fmt) -> None:
                                     "Ctrl-C stops the hub, the proxy, every user server, the plant and the broker.",
                         epilog="Examples:\n  daqlab hub serve\n"
                                "  daqlab hub serve --port 8000 --roster grader/roster.csv --seed 7\n"
-                               "  daqlab hub serve --ip 0.0.0.0 --auth shared   # a classroom LAN, one trainee password")
+                               "  daqlab hub serve --ip 0.0.0.0 --auth shared   # a classroom LAN, one trainee password\n"
+                               "  sudo daqlab hub serve --exam                  # an exam: own OS accounts, no terminals")
     common(s)
     s.add_argument("--course", default=None, help="the instructor's course root (default: this checkout)")
     s.add_argument("--ip", default="127.0.0.1", help="address of the public URL (default 127.0.0.1)")
@@ -54,6 +55,9 @@ def add_parsers(sub, fmt) -> None:
     s.add_argument("--cull-timeout", type=int, default=3600, metavar="SECONDS",
                    help="stop user servers idle this long; 0 = never (default 3600)")
     s.add_argument("--cull-every", type=int, default=300, metavar="SECONDS", help="culler period (default 300)")
+    s.add_argument("--exam", action="store_true",
+                   help="an exam: trainees get no terminal (notebooks only); the banner says whether the hub is "
+                        "exam-safe (it must run as root to give every trainee their own OS account)")
 
     a = hsub.add_parser("accounts", formatter_class=fmt, help="list accounts, stations and passwords",
                         description="Print every account with its station, endpoint, password and MQTT broker "
@@ -174,7 +178,7 @@ def _serve(args) -> int:
                          port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
                          plant_base_port=args.base_port, plant_seed=args.seed, manage_plant=not args.no_plant,
                          mqtt=True, mqtt_port=args.mqtt_port, manage_broker=not args.no_broker,
-                         auth=args.auth, cull_timeout=args.cull_timeout, cull_every=args.cull_every)
+                         auth=args.auth, cull_timeout=args.cull_timeout, cull_every=args.cull_every, exam=args.exam)
     from daqlab.hub.init import claim
 
     lock = claim(Path(settings.state))  # early check; the hub's init holds it from start to end
@@ -191,15 +195,14 @@ def _serve(args) -> int:
     settings, mqtt_note = mqtt.prepare(settings)  # saved as decided: `daqlab hub accounts` shows the real port
     accts = accounts(settings)  # the roster is checked before anything is saved (a bad one is never kept)
     path = settings.save(Path(settings.state) / "hub-settings.json")
-    rows = list(_rows(settings))
+    list(_rows(settings))  # creates the secrets (passwords for new trainees) before the hub starts
     n = len(accts) - 1
     print("=" * 72)
     print("DAQ Lab classroom hub · 数据采集实训 JupyterHub")
     print(f"  open        {settings.url}/")
-    print(f"  instructor  {settings.instructor}  password {rows[0][2]}  (admin; formgrader, course root "
-          f"{settings.course_root})")
-    print(f"  trainees    {n} from {settings.roster}; passwords: daqlab hub accounts"
-          + (f"  (shared password {rows[1][2]})" if settings.auth == "shared" and n else ""))
+    print(f"  instructor  {settings.instructor}  (admin; formgrader, course root {settings.course_root})")
+    print("  passwords   daqlab hub accounts   (never shown here: a projector may be on)")
+    print(f"  trainees    {n} from {settings.roster}")
     if settings.manage_plant:
         print(f"  plant       {plant_stations(accts)} station(s); control API 127.0.0.1:{settings.plant_base_port}, "
               f"station k on {settings.plant_base_port}+k")
@@ -212,6 +215,18 @@ def _serve(args) -> int:
     print(f"  culling     idle servers stopped after {settings.cull_timeout} s" if settings.cull_timeout
           else "  culling     off")
     print(f"  state       {settings.state}   stop: Ctrl-C")
+    from daqlab.hub.system import isolation_unavailable
+
+    why = isolation_unavailable()
+    if why:
+        print("!" * 72)
+        print(f"  NOT EXAM-SAFE 不可用于考试: {why}.")
+        print("  Every user server runs as one OS account: trainees can read each other's work, the course")
+        print("  root and the hub's secrets. Fine for a lesson; for an exam start it with sudo.")
+        print("!" * 72)
+    else:
+        print(f"  isolation   one OS account per user (dq-<name>), homes 0700, course root and secrets staff-only, "
+              f"stations owned{'; exam: no trainee terminals' if settings.exam else ''}")
     print("=" * 72, flush=True)
     from daqlab.foreground import run_foreground
     from daqlab.hub.init import wrap

@@ -64,17 +64,26 @@ def user_environments(settings: HubSettings, accts: dict[str, Account], plant_to
     return {name: user_environment(settings, a, plant_token, mqtt_secret) for name, a in accts.items()}
 
 
-def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account]) -> list[Service]:
+def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account],
+             owners_file: str | None = None) -> list[Service]:
     """The single-machine hub's services: the classroom plant, the MQTT broker (``settings.mqtt`` and
     ``manage_broker``, and at least one trainee), the idle culler and the operator token. ``settings`` are
-    those :func:`daqlab.hub.mqtt.prepare` returned (Mosquitto present, the port free)."""
+    those :func:`daqlab.hub.mqtt.prepare` returned (Mosquitto present, the port free). The plant's control
+    token goes in its environment, never on its command line (``ps`` shows that to everyone); with
+    ``owners_file`` a station accepts only its owner's account (:mod:`daqlab.plant.peers`)."""
     out = []
     if settings.manage_plant:
-        out.append(Service("plant", [settings.python, "-m", "daqlab.cli", "plant", "serve",
-                                     "--stations", str(plant_stations(accts)), "--host", settings.plant_host,
-                                     "--base-port", str(settings.plant_base_port), "--seed", str(settings.plant_seed),
-                                     "--speed", f"{settings.plant_speed:g}", "--token", secrets.plant_token],
-                           environment={"PYTHONUNBUFFERED": "1"}))
+        cmd = [settings.python, "-m", "daqlab.cli", "plant", "serve", "--stations", str(plant_stations(accts)),
+               "--host", settings.plant_host, "--base-port", str(settings.plant_base_port),
+               "--seed", str(settings.plant_seed), "--speed", f"{settings.plant_speed:g}"]
+        if owners_file:
+            cmd += ["--owners", owners_file]
+        out.append(Service("plant", cmd, environment={"PYTHONUNBUFFERED": "1",
+                                                      "DAQLAB_CONTROL_TOKEN": secrets.plant_token}))
+    if owners_file:  # per-user accounts: the instructor is not root, grading is (daqlab.hub.gradeservice)
+        out.append(Service("grader", [settings.python, "-m", "daqlab.hub.gradeservice", "--socket",
+                                      grader_socket(settings), "--course", settings.course_root,
+                                      "--roster", settings.roster], environment={"PYTHONUNBUFFERED": "1"}))
     if settings.mqtt and settings.manage_broker and any(a.role == TRAINEE for a in accts.values()):
         out.append(Service("broker", mqtt.broker_command(settings), environment=mqtt.broker_environment(secrets.mqtt_secret)))
     if settings.cull_timeout > 0:
@@ -82,6 +91,10 @@ def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account])
                                            f"--cull-every={settings.cull_every}"], scopes=CULLER_SCOPES))
     out.append(Service(OPERATOR, scopes=OPERATOR_SCOPES, api_token=secrets.operator_token))
     return out
+
+
+def grader_socket(settings: HubSettings) -> str:
+    return str(Path(settings.state) / "grader.sock")
 
 
 def service_config(svcs: list[Service]) -> dict:
@@ -108,6 +121,7 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
     port taken -> a free one), so the environments and the broker service agree on its port."""
     from daqlab.hub.files import provision_home, write_role_configs
     from daqlab.hub.hook import set_user_environment
+    from daqlab.hub.system import isolation_unavailable
 
     settings, note = mqtt.prepare(settings)
     if note:
@@ -115,7 +129,8 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
     accts = accounts(settings)
     trainees = [a.name for a in accts.values() if a.role == TRAINEE]
     sec = Secrets.load_or_create(settings.state, trainees)
-    write_role_configs(settings)
+    isolated = not isolation_unavailable()
+    write_role_configs(settings, isolated)
     for cls, traits in portable_config(settings, accts).items():
         for k, v in traits.items():
             setattr(c[cls], k, v)
@@ -138,11 +153,22 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
     else:  # tests only: any password
         c.JupyterHub.authenticator_class = "dummy"
 
-    c.JupyterHub.spawner_class = "simple"
-    c.SimpleLocalProcessSpawner.home_dir_template = str(Path(settings.homes) / "{username}")
     c.Spawner.cmd = [str(Path(settings.python).parent / "jupyterhub-singleuser")]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        c.Spawner.args = ["--ServerApp.allow_root=True"]
+    os_accounts = {}
+    if isolated:  # one OS account per user, servers never as root (daqlab.hub.system)
+        from daqlab.hub.system import ensure_user, lock_down, own_tree
+
+        instructor = ensure_user(settings.instructor, settings.home(settings.instructor), staff=True)
+        os_accounts = {settings.instructor: instructor}
+        os_accounts.update({t: ensure_user(t, settings.home(t)) for t in trainees})
+        for note in lock_down(settings, instructor, {t: os_accounts[t] for t in trainees}):
+            print(f"DAQ Lab hub: made {note} traversable (o+x) for the trainees' accounts", file=sys.stderr)
+        c.JupyterHub.spawner_class = "daqlab.hub.spawner.AccountSpawner"
+    else:
+        c.JupyterHub.spawner_class = "simple"
+        c.SimpleLocalProcessSpawner.home_dir_template = str(Path(settings.homes) / "{username}")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            c.Spawner.args = ["--ServerApp.allow_root=True"]
     envs = user_environments(settings, accts, sec.plant_token, sec.mqtt_secret)
     venv_bin = str(Path(settings.python).parent)
 
@@ -150,14 +176,29 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
         account = accts.get(spawner.user.name)
         env = set_user_environment(spawner, envs)
         env["PATH"] = os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/bin:/bin")])  # daqlab, nbgrader
+        if account.role == INSTRUCTOR and os_accounts:
+            env["DAQLAB_GRADER_SOCKET"] = grader_socket(settings)  # `daqlab course grade` runs as root there
         if account.role == INSTRUCTOR and os.environ.get("DAQLAB_HUB_SETTINGS"):
             env["DAQLAB_HUB_SETTINGS"] = os.environ["DAQLAB_HUB_SETTINGS"]  # `daqlab hub ...` in their terminal
         spawner.environment = env
         home = provision_home(settings, account)
+        if account.name in os_accounts:
+            own_tree(home, os_accounts[account.name])
         spawner.notebook_dir = settings.course_root if account.role == INSTRUCTOR else str(home)
 
     c.Spawner.pre_spawn_hook = pre_spawn
-    sv = service_config(services(settings, sec, accts))
+    owners_file = None
+    if isolated:  # each station answers its trainee's account, the staff (instructor, HMI) and root
+        from daqlab.atomic import write_atomic
+        from daqlab.plant.peers import Owners
+
+        owners = Owners(everywhere={os_accounts[settings.instructor].pw_uid})
+        for a in accts.values():
+            if a.role == TRAINEE:
+                owners.stations.setdefault(a.station, set()).add(os_accounts[a.name].pw_uid)
+        owners_file = str(state / "station-owners.json")
+        write_atomic(Path(owners_file), owners.to_json(), mode=0o600)
+    sv = service_config(services(settings, sec, accts, owners_file))
     c.JupyterHub.services = sv["services"]
     c.JupyterHub.load_roles = sv["load_roles"]
     return accts

@@ -65,6 +65,7 @@ class HubSettings:
     auth: str = "roster"  #: "roster" (a password per account), "shared" (one trainee password) or "dummy" (tests)
     cull_timeout: int = 3600  #: stop a user server idle for this many seconds (0: no culling)
     cull_every: int = 300  #: how often the idle culler looks (seconds)
+    exam: bool = False  #: an exam: trainees get no terminal (daqlab hub serve --exam)
     exchange: str = ""  #: nbgrader Exchange.root (default <state>/exchange)
     homes: str = ""  #: users' homes, one folder per user (default <state>/home)
     results: str = ""  #: published per-trainee results (default <state>/results)

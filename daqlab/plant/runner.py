@@ -32,7 +32,8 @@ class Plant:
     def __init__(self, stations: int = 1, *, seed: int = 0, host: str = "127.0.0.1", base_port: int = 0,
                  speed: float = 1.0, frozen: bool = False, log_size: int = 100_000, log_path=None,
                  unknown_unit: str = "exception", textbook: bool = False, control: bool | None = None,
-                 control_token: str | None = None, scenario_salt: str = "", opcua_base_port: int | None = None):
+                 control_token: str | None = None, scenario_salt: str = "", opcua_base_port: int | None = None,
+                 owners=None):
         if not 1 <= stations <= 500:
             raise ValueError("stations must be 1..500")
         self.n = stations
@@ -61,6 +62,7 @@ class Plant:
         # OPC UA (daqlab.plant.opcua): None = off; 0 = every station on a free port; P = station k on P + k
         self.opcua_base_port = opcua_base_port
         self._opcua: dict = {}
+        self.owners = owners  # daqlab.plant.peers.Owners: who may connect to which station (None: anyone)
 
     # ------------------------------------------------------------- lifecycle
     async def astart(self) -> Plant:
@@ -68,7 +70,8 @@ class Plant:
         self._loop = asyncio.get_running_loop()
         for k, st in self.stations.items():
             port = self.base_port + k if self.base_port else 0
-            server, conns = await serve_station(st, self.host, port)
+            gate = None if self.owners is None else (lambda uid, k=k: self.owners.allows(k, uid))
+            server, conns = await serve_station(st, self.host, port, gate)
             self._servers.append(server)
             self._connections[k] = conns
             self.ports[k] = server.sockets[0].getsockname()[1]

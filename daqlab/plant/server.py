@@ -4,12 +4,15 @@ MBAP header (7 bytes): transaction id, protocol id (must be 0), length (bytes th
 included), unit id. A frame with a protocol id other than 0 or an impossible length (< 2 or > 254)
 closes the connection; a frame that stays incomplete for ``FRAME_TIMEOUT`` seconds (a lying
 length) closes it too. Nothing a client sends can stop the other connections being served.
+With a ``gate`` (the classroom hub's station owners, :mod:`daqlab.plant.peers`) a connection from an OS
+account that does not own the station is closed before anything is read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import struct
+import sys
 
 FRAME_TIMEOUT = 2.0  #: seconds an incomplete frame may wait for its remaining bytes
 MAX_CONNECTIONS = 2000  #: per station; more are refused by closing at once
@@ -17,9 +20,10 @@ _MBAP = struct.Struct(">HHHB")
 
 
 class ModbusTcpProtocol(asyncio.Protocol):
-    def __init__(self, station, connections: set):
+    def __init__(self, station, connections: set, gate=None):
         self.station = station
         self.connections = connections
+        self.gate = gate  # None, or (uid of the client's socket) -> may it talk to this station?
         self.buf = bytearray()
         self.transport = None
         self.client = "?"
@@ -30,8 +34,17 @@ class ModbusTcpProtocol(asyncio.Protocol):
         if len(self.connections) >= MAX_CONNECTIONS:
             transport.close()
             return
-        self.connections.add(self)
         peer = transport.get_extra_info("peername")
+        if self.gate is not None:
+            from daqlab.plant.peers import peer_uid
+
+            uid = peer_uid(transport.get_extra_info("sockname"), peer) if peer else None
+            if not self.gate(uid):
+                print(f"DAQ Lab plant: refused a connection to {transport.get_extra_info('sockname')} from "
+                      f"uid {uid}: not this station's owner", file=sys.stderr, flush=True)
+                transport.abort()
+                return
+        self.connections.add(self)
         if peer:
             self.client = f"{peer[0]}:{peer[1]}"
 
@@ -81,10 +94,11 @@ class ModbusTcpProtocol(asyncio.Protocol):
             self.transport.close()
 
 
-async def serve_station(station, host: str, port: int):
-    """Start serving ``station`` on ``host:port`` (port 0 = a free port); returns (server, connections)."""
+async def serve_station(station, host: str, port: int, gate=None):
+    """Start serving ``station`` on ``host:port`` (port 0 = a free port); returns (server, connections).
+    ``gate(uid)`` (optional) decides per connection whether the client socket's owner may talk to it."""
     loop = asyncio.get_running_loop()
     connections: set = set()
-    server = await loop.create_server(lambda: ModbusTcpProtocol(station, connections), host, port,
+    server = await loop.create_server(lambda: ModbusTcpProtocol(station, connections, gate), host, port,
                                       reuse_address=True, backlog=1024)
     return server, connections

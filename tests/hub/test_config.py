@@ -2,8 +2,11 @@
 
 import asyncio
 import json
+import os
+import pwd
 import socket
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -104,28 +107,38 @@ def test_the_kubernetes_hook_derives_the_same_mqtt_password():
 def test_local_config_services_roles_and_spawner(settings):
     c = Config()
     apply_local(c, settings)
-    names = [s["name"] for s in c.JupyterHub.services]
+    names = [s["name"] for s in c.JupyterHub.services if s["name"] != "grader"]  # grader: as root (below)
     assert names == ["plant", "broker", "idle-culler", "daqlab-operator"]
     plant = c.JupyterHub.services[0]["command"]
     assert plant[:4] == [sys.executable, "-m", "daqlab.cli", "plant"]
     assert plant[plant.index("--stations") + 1] == "5" and plant[plant.index("--base-port") + 1] == "6000"
-    culler = c.JupyterHub.services[2]["command"]
+    culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")["command"]
     assert "--timeout=3600" in culler and "jupyterhub_idle_culler" in culler[2]
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert "delete:servers" in roles["idle-culler"]["scopes"] and roles["daqlab-operator"]["services"] == ["daqlab-operator"]
     assert c.Authenticator.allowed_users == ["alice", "bob"] and c.Authenticator.admin_users == ["grader-daqlab"]
     assert c.JupyterHub.authenticator_class == "daqlab.hub.auth.RosterPasswordAuthenticator"
     assert c.JupyterHub.ip == "127.0.0.1" and c.ConfigurableHTTPProxy.command[0].endswith("configurable-http-proxy")
-    # the per-role config folders and a world-writable, sticky exchange
+    assert "--token" not in plant and c.JupyterHub.services[0]["environment"]["DAQLAB_CONTROL_TOKEN"]  # not in `ps`
     assert (settings.role_config("trainee") / "nbgrader_config.py").exists()
-    assert oct((settings.role_config("trainee").parents[1] / "exchange").stat().st_mode & 0o7777) == "0o1777"
+    exchange = settings.role_config("trainee").parents[1] / "exchange"
+    if os.geteuid() == 0:  # root: one OS account per user, the exchange the instructor's (nbgrader: inbound 733)
+        assert c.JupyterHub.spawner_class == "daqlab.hub.spawner.AccountSpawner" and "allow_root" not in str(c.Spawner.args)
+        assert pwd.getpwuid(exchange.stat().st_uid).pw_name == "dq-grader-daqlab"
+        assert oct(exchange.stat().st_mode & 0o7777) == "0o755"
+        owners = json.loads((Path(settings.state) / "station-owners.json").read_text())
+        assert owners["stations"] == {"2": [pwd.getpwnam("dq-alice").pw_uid], "5": [pwd.getpwnam("dq-bob").pw_uid]}
+        assert plant[plant.index("--owners") + 1].endswith("station-owners.json")
+        assert "daqlab.hub.gradeservice" in next(s for s in c.JupyterHub.services if s["name"] == "grader")["command"]
+    else:  # one OS user for every server: a world-writable, sticky exchange
+        assert oct(exchange.stat().st_mode & 0o7777) == "0o1777"
 
 
 def test_culling_off_drops_the_culler(settings):
     settings.cull_timeout = 0
     c = Config()
     apply_local(c, settings)
-    assert [s["name"] for s in c.JupyterHub.services] == ["plant", "broker", "daqlab-operator"]
+    assert [s["name"] for s in c.JupyterHub.services if s["name"] != "grader"] == ["plant", "broker", "daqlab-operator"]
 
 
 def broker_service(c) -> dict:
