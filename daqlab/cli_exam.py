@@ -29,11 +29,15 @@ def add_parsers(sub, fmt) -> None:
     b.add_argument("--source", default=str(paths.source()), help="nbgrader source/ folder")
     b.add_argument("--only", action="append", default=None, metavar="NAME", help="only this blueprint (repeatable)")
     pp = esub.add_parser("paper", formatter_class=fmt, help="print a trainee's paper (and, with --key, its key)",
-                         description="Print the paper a trainee gets for an assignment, as the grader rebuilds it.",
+                         description="Print the paper a trainee gets for an assignment, as the grader rebuilds it. "
+                                     "On the hub papers are drawn with the instructor's salt ($DAQLAB_PAPER_SALT in "
+                                     "the instructor's terminal): without it the paper printed is not the trainee's.",
                          epilog="Example:\n  daqlab exam paper --assignment theory-practice-modbus --student alice --key")
     pp.add_argument("--assignment", required=True, help="exam assignment id, e.g. theory-contest")
     pp.add_argument("--student", required=True, help="student id")
     pp.add_argument("--course", default="daqlab", help="course id (default daqlab)")
+    pp.add_argument("--salt", default=os.environ.get("DAQLAB_PAPER_SALT", ""),
+                    help="the instructor's paper salt (default $DAQLAB_PAPER_SALT; none: the unsalted lab paper)")
     pp.add_argument("--key", action="store_true", help="also print the key (reads the instructor-side bank)")
     pp.add_argument("--bank", default=str(paths.source() / "exam" / "bank"), help="bank folder for --key")
 
@@ -145,7 +149,7 @@ def _paper(args) -> int:
         return 2
     public = load_public()
     paper = draw(public, for_assignment(args.assignment), course=args.course, assignment=args.assignment,
-                 student=args.student)
+                 student=args.student, salt=args.salt)
     bank = load_bank(args.bank) if args.key else None
     for pi in paper.items:
         item = public[pi.item_id]

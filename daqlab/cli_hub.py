@@ -80,6 +80,17 @@ def add_parsers(sub, fmt) -> None:
     pr.add_argument("--course", default=None, help="the graded course (default $DAQLAB_COURSE_ROOT or this checkout)")
     pr.add_argument("--results", default=None, help="where to publish (default STATE/results)")
 
+    pp = hsub.add_parser("publish-papers", formatter_class=fmt, help="publish each trainee's theory paper",
+                         description="Draw every trainee's paper of the given theory assignments with the hub's "
+                                     "paper salt and write it to STATE/results/<student>/papers/<assignment>.json, "
+                                     "where only that trainee reads it (their notebook shows it). Run it after "
+                                     "releasing a theory assignment; publish-results also does it.",
+                         epilog="Examples:\n  daqlab hub publish-papers theory-contest\n"
+                                "  daqlab hub publish-papers            # every released theory assignment")
+    common(pp)
+    pp.add_argument("assignments", nargs="*", help="theory assignments (default: every one under release/)")
+    pp.add_argument("--course", default=None, help="the course (default $DAQLAB_COURSE_ROOT or this checkout)")
+
     z = hsub.add_parser("render-z2jh", formatter_class=fmt, help="render the Zero to JupyterHub values from the builder",
                         description="Write grader/jupyterhub/z2jh/values.daqlab.yaml (hub.extraConfig with the "
                                     "accounts, stations and roles; singleuser.extraFiles with the role configs) from "
@@ -115,7 +126,7 @@ def _settings(args, **extra):
 
 def run(args) -> int:
     return {"serve": _serve, "accounts": _accounts, "install-proxy": _install_proxy,
-            "publish-results": _publish, "render-z2jh": _render}[args.hub_command](args)
+            "publish-results": _publish, "publish-papers": _papers, "render-z2jh": _render}[args.hub_command](args)
 
 
 def _install_proxy(args) -> int:
@@ -251,6 +262,27 @@ def _publish(args) -> int:
     results = Path(args.results or settings.results)
     ids = publish(course, results, roster)
     print(f"published the results of {len(ids)} trainee(s) to {results}")
+    return _papers(args)
+
+
+def _papers(args) -> int:
+    from daqlab.course.roster import load_roster
+    from daqlab.exam.blueprint import all_blueprints
+    from daqlab.hub import papers
+    from daqlab.hub.settings import Secrets
+
+    settings = _settings(args)
+    course = Path(getattr(args, "course", None) or os.environ.get("DAQLAB_COURSE_ROOT") or settings.course_root)
+    names = getattr(args, "assignments", None) or papers.theory_assignments(course)
+    unknown = [a for a in names if a not in all_blueprints()]
+    if unknown:
+        print(f"daqlab: {', '.join(unknown)} is not a theory assignment; one of: {', '.join(all_blueprints())}",
+              file=sys.stderr)
+        return 2
+    students = list(load_roster(settings.roster)) if Path(settings.roster).exists() else []
+    salt = Secrets.load_or_create(settings.state).paper_salt
+    n = papers.publish(getattr(args, "results", None) or settings.results, students, names, salt, settings.course_id)
+    print(f"published {n} paper(s): {len(students)} trainee(s) x {', '.join(names) or 'no theory assignment'}")
     return 0
 
 

@@ -8,12 +8,13 @@ change a score.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from daqlab.exam.bank import AREAS, load_public
 from daqlab.exam.blueprint import for_assignment
 from daqlab.exam.literal import ANSWER_VARS, read_cells
-from daqlab.exam.paper import Paper, draw
+from daqlab.exam.paper import SALT_ENV, Paper, draw
 from daqlab.exam.score import ItemResult, score_paper
 
 TYPE_OF_VAR = {"single": "single", "multiple": "multiple", "truefalse": "truefalse"}
@@ -47,7 +48,9 @@ class TheoryGrade:
 
 
 def paper_for(assignment: str, student: str, course: str = "daqlab") -> Paper:
-    return draw(load_public(), for_assignment(assignment), course=course, assignment=assignment, student=student)
+    """The paper the grader scores: drawn again here, with the instructor's salt when there is one."""
+    return draw(load_public(), for_assignment(assignment), course=course, assignment=assignment, student=student,
+                salt=os.environ.get(SALT_ENV, ""))
 
 
 def grade_cells(cells: list, *, assignment: str, student: str, bank: dict, course: str = "daqlab") -> TheoryGrade:

@@ -7,7 +7,8 @@ after submission.
 
 Identity (DESIGN, grading contract): the paper shown belongs to ``DAQLAB_STUDENT_ID``, else
 ``JUPYTERHUB_USER``, else the OS user; the paper that is graded is the one of the student id the
-submission was collected under, whatever the notebook says.
+submission was collected under, whatever the notebook says. On the hub the paper shown is the file the
+instructor published for this trainee (:func:`my_paper`), drawn with the instructor's salt.
 """
 
 from __future__ import annotations
@@ -31,8 +32,35 @@ def identity(assignment: str) -> tuple[str, str, str]:
     return env.get("DAQLAB_COURSE", "daqlab"), env.get("DAQLAB_ASSIGNMENT") or assignment, student
 
 
+PAPERS_ENV = "DAQLAB_PAPERS"  #: "published" on the hub: a trainee's paper comes from the instructor's file
+
+
+class PaperNotPublished(RuntimeError):
+    """On the hub a paper is drawn with the instructor's secret salt and published to each trainee."""
+
+
+def published_paper_path(assignment: str):
+    """Where the hub publishes this trainee's paper (``$DAQLAB_COURSE_ROOT/papers/<assignment>.json``)."""
+    from pathlib import Path
+
+    root = os.environ.get("DAQLAB_COURSE_ROOT")
+    return Path(root) / "papers" / f"{assignment}.json" if root else None
+
+
 def my_paper(assignment: str) -> Paper:
+    """This trainee's paper: on the hub the one the instructor published for them (drawn with a salt only the
+    instructor has, so no trainee can compute anyone's paper); elsewhere (a lab, practice at home) drawn here."""
+    import json
+
     course, assignment, student = identity(assignment)
+    path = published_paper_path(assignment)
+    if path is not None and path.exists():
+        from daqlab.exam.paper import from_json
+
+        return from_json(json.loads(path.read_text(encoding="utf-8")), for_assignment(assignment))
+    if os.environ.get(PAPERS_ENV) == "published":
+        raise PaperNotPublished(f"试卷尚未发布，请举手告诉老师（paper not published yet: the instructor runs "
+                                f"`daqlab hub publish-papers {assignment}`）")
     return draw(load_public(), for_assignment(assignment), course=course, assignment=assignment, student=student)
 
 

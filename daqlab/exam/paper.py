@@ -20,8 +20,13 @@ from daqlab.exam.blueprint import Blueprint
 LETTERS = "ABCDEF"
 
 
-def paper_seed(course: str, assignment: str, student: str) -> int:
-    text = f"daqlab-exam|{course}|{assignment}|{student.strip().lower()}"
+SALT_ENV = "DAQLAB_PAPER_SALT"  #: the instructor's paper salt (the hub's secrets; the grading service has it)
+
+
+def paper_seed(course: str, assignment: str, student: str, salt: str = "") -> int:
+    """The draw's seed. With the instructor's ``salt`` nobody without it can compute a paper: not another
+    trainee's, nor their own before it is published (:mod:`daqlab.hub.papers`)."""
+    text = f"daqlab-exam|{course}|{assignment}|{student.strip().lower()}" + (f"|salt|{salt}" if salt else "")
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
@@ -59,14 +64,14 @@ class Paper:
         return {it.number: it for it in self.items}
 
 
-def draw(items: dict, blueprint: Blueprint, *, course: str, assignment: str, student: str) -> Paper:
+def draw(items: dict, blueprint: Blueprint, *, course: str, assignment: str, student: str, salt: str = "") -> Paper:
     """Draw a trainee's paper from ``items`` (full bank or trainee-side copy: same result).
 
     ``items`` maps id -> object with ``area``, ``type`` and ``options`` (attribute or key access).
     """
     if not student or not str(student).strip():
         raise ValueError("a paper needs a student id")
-    rng = random.Random(paper_seed(course, assignment, student))
+    rng = random.Random(paper_seed(course, assignment, student, salt))
     pools: dict[tuple[str, str], list[str]] = {}
     for iid in sorted(items):
         it = items[iid]
@@ -92,3 +97,15 @@ def draw(items: dict, blueprint: Blueprint, *, course: str, assignment: str, stu
 
 def _get(obj, name):
     return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
+def to_json(paper: Paper) -> dict:
+    """What a trainee's published paper file holds: which items, in which order, options in which order."""
+    return {"course": paper.course, "assignment": paper.assignment, "student": paper.student,
+            "items": [[pi.number, pi.item_id, pi.area, pi.type, pi.points, list(pi.order)] for pi in paper.items]}
+
+
+def from_json(doc: dict, blueprint: Blueprint) -> Paper:
+    items = tuple(PaperItem(int(n), str(iid), str(area), str(kind), float(points), tuple(order))
+                  for n, iid, area, kind, points, order in doc["items"])
+    return Paper(str(doc["course"]), str(doc["assignment"]), str(doc["student"]), blueprint, items)

@@ -10,7 +10,9 @@ Contract:
   trainee: their own published results folder, never the instructor's course) and ``JUPYTER_CONFIG_PATH``
   (the role's config folder: nbgrader identity and exchange, which extensions are on).
 - The instructor's environment points at the course root and carries the plant's control token
-  (``DAQLAB_CONTROL_TOKEN``, for the HMI's fault panel); a trainee's never does.
+  (``DAQLAB_CONTROL_TOKEN``, for the HMI's fault panel) and the paper salt (``DAQLAB_PAPER_SALT``); a
+  trainee's never does: it says ``DAQLAB_PAPERS=published`` (their theory paper is the file the instructor
+  published for them, :mod:`daqlab.hub.papers`).
 - The MQTT broker (when ``settings.mqtt``) as :func:`daqlab.station.my_platform` reads it: ``DAQLAB_MQTT_URL``,
   ``DAQLAB_MQTT_USER`` (a trainee: their own device account, user name = student id, allowed only
   ``/sys/<productKey>/<id>/#``; the instructor: the ``platform`` account, ``/sys/#``), ``DAQLAB_PRODUCT_KEY``
@@ -70,7 +72,7 @@ def mqtt_user(account: Account) -> str:
 
 
 def user_environment(settings: HubSettings, account: Account, plant_token: str | None = None,
-                     mqtt_secret: str | None = None) -> dict[str, str]:
+                     mqtt_secret: str | None = None, paper_salt: str | None = None) -> dict[str, str]:
     """The environment of ``account``'s server and kernels (see the module docstring)."""
     env = {"DAQLAB_ROLE": account.role, "DAQLAB_INSTRUCTOR": settings.instructor, "DAQLAB_COURSE": settings.course_id,
            "DAQLAB_PLANT_HOST": settings.plant_host, "DAQLAB_BASE_PORT": str(settings.plant_base_port),
@@ -80,7 +82,10 @@ def user_environment(settings: HubSettings, account: Account, plant_token: str |
         env["DAQLAB_COURSE_ROOT"] = settings.course_root
         if plant_token:
             env["DAQLAB_CONTROL_TOKEN"] = plant_token
+        if paper_salt:  # `daqlab exam paper` and `daqlab hub publish-papers` in their terminal
+            env["DAQLAB_PAPER_SALT"] = paper_salt
     else:
+        env["DAQLAB_PAPERS"] = "published"  # the paper comes from the file the instructor published
         env["DAQLAB_COURSE_ROOT"] = str(Path(settings.results) / account.name)
         env["DAQLAB_STATION"] = str(account.station)
         env["DAQLAB_ENDPOINT"] = f"tcp://{settings.plant_host}:{settings.plant_base_port + account.station}"

@@ -60,8 +60,8 @@ def portable_config(settings: HubSettings, accts: dict[str, Account]) -> dict:
 
 
 def user_environments(settings: HubSettings, accts: dict[str, Account], plant_token: str | None = None,
-                      mqtt_secret: str | None = None) -> dict:
-    return {name: user_environment(settings, a, plant_token, mqtt_secret) for name, a in accts.items()}
+                      mqtt_secret: str | None = None, paper_salt: str | None = None) -> dict:
+    return {name: user_environment(settings, a, plant_token, mqtt_secret, paper_salt) for name, a in accts.items()}
 
 
 def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account],
@@ -83,7 +83,8 @@ def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account],
     if owners_file:  # per-user accounts: the instructor is not root, grading is (daqlab.hub.gradeservice)
         out.append(Service("grader", [settings.python, "-m", "daqlab.hub.gradeservice", "--socket",
                                       grader_socket(settings), "--course", settings.course_root,
-                                      "--roster", settings.roster], environment={"PYTHONUNBUFFERED": "1"}))
+                                      "--roster", settings.roster],
+                           environment={"PYTHONUNBUFFERED": "1", "DAQLAB_PAPER_SALT": secrets.paper_salt}))
     if settings.mqtt and settings.manage_broker and any(a.role == TRAINEE for a in accts.values()):
         out.append(Service("broker", mqtt.broker_command(settings), environment=mqtt.broker_environment(secrets.mqtt_secret)))
     if settings.cull_timeout > 0:
@@ -169,7 +170,7 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
         c.SimpleLocalProcessSpawner.home_dir_template = str(Path(settings.homes) / "{username}")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             c.Spawner.args = ["--ServerApp.allow_root=True"]
-    envs = user_environments(settings, accts, sec.plant_token, sec.mqtt_secret)
+    envs = user_environments(settings, accts, sec.plant_token, sec.mqtt_secret, sec.paper_salt)
     venv_bin = str(Path(settings.python).parent)
 
     def pre_spawn(spawner):

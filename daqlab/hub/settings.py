@@ -16,7 +16,8 @@ Contract:
 - Secrets are generated once, on first use, and kept in ``<state>/secrets.json`` (mode 0600): the plant's
   control token, the operator service's API token, the instructor's password, one password per trainee
   (roster authentication), a shared trainee password (shared-password authentication) and the MQTT secret
-  every broker password derives from (:func:`daqlab.northbound.accounts.derive_password`).
+  every broker password derives from (:func:`daqlab.northbound.accounts.derive_password`) and the salt of
+  every theory paper's draw (:mod:`daqlab.hub.papers`).
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class Secrets:
     shared_password: str  #: the trainees' password when auth = "shared"
     passwords: dict[str, str]  #: per-trainee login passwords when auth = "roster"
     mqtt_secret: str  #: the broker passwords derive from it (HMAC of the user name); instructor side only
+    paper_salt: str = ""  #: salts every theory paper's draw (daqlab.hub.papers); instructor side only
 
     @classmethod
     def load_or_create(cls, state, users=()) -> Secrets:
@@ -161,7 +163,7 @@ class Secrets:
                                f"(or delete it and {issued} to issue new ones: every printed password changes)") from exc
         changed = not path.exists()
         for key, size in (("plant_token", 16), ("operator_token", 24), ("instructor_password", 24),
-                          ("shared_password", 6), ("mqtt_secret", 16)):
+                          ("shared_password", 6), ("mqtt_secret", 16), ("paper_salt", 16)):
             if not data.get(key):
                 data[key], changed = secrets.token_hex(size) if key != "shared_password" else _words(), True
         pw = data.setdefault("passwords", {})

@@ -120,7 +120,7 @@ def practical_answers(nb: dict, sample: str) -> dict:
     return nb
 
 
-def theory_answers(nb: dict, student: str) -> tuple[dict, float, float]:
+def theory_answers(nb: dict, student: str, salt: str = "") -> tuple[dict, float, float]:
     """``nb`` with the student's paper answered (KEEP decides which questions get the key); the expected
     score and the paper's maximum."""
     from daqlab.exam.bank import load_bank
@@ -129,7 +129,7 @@ def theory_answers(nb: dict, student: str) -> tuple[dict, float, float]:
     from daqlab.exam.score import shown_key
 
     bank = load_bank(ROOT / "source" / "exam" / "bank")
-    paper = draw(bank, for_assignment(T), course="daqlab", assignment=T, student=student)
+    paper = draw(bank, for_assignment(T), course="daqlab", assignment=T, student=student, salt=salt)
     sheet = {pi.number: as_answer(pi, shown_key(pi, bank[pi.item_id])) for pi in paper.items if KEEP[student](pi.number)}
     for cell in nb["cells"]:
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").startswith("answers-"):
@@ -236,7 +236,8 @@ def test_hub_release_fetch_submit_grade_feedback_and_trainee_dashboard(tmp_path)
             path = f"{P}/{P}.ipynb"
             hub.put_notebook(student, path, practical_answers(hub.get_notebook(student, path), TRAINEES[student][2]))
             path = f"{T}/{T}.ipynb"
-            nb, expected, top = theory_answers(hub.get_notebook(student, path), student)
+            nb, expected, top = theory_answers(hub.get_notebook(student, path), student,
+                                               Secrets.load_or_create(settings.state).paper_salt)
             expected_theory[student] = (expected, top)
             hub.put_notebook(student, path, nb)
             for a in (P, T):

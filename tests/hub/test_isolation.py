@@ -5,7 +5,9 @@ trainees. From alice's kernel we try what a curious trainee would: read bob's ho
 the course root (keys, hidden tests, gradebook), the hub's secrets and database, other processes' environments
 and command lines; talk Modbus to bob's station; take a token for the instructor; submit under bob's name; keep a
 process running. Each one must fail, while the honest path (her own station, her own submission, collected by
-the instructor as hers) works. In an exam (`--exam`) the trainee gets no terminal.
+the instructor as hers) works. In an exam (`--exam`) the trainee gets no terminal. Theory papers are drawn with
+the instructor's salt: alice's notebook shows the paper published for her, bob's file is closed to her, and the
+paper she can compute for bob without the salt is not his.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from daqlab.exam.bank import load_public
+from daqlab.exam.blueprint import for_assignment
+from daqlab.exam.paper import draw
 from daqlab.hub.settings import HubSettings, Secrets
 
 from ..course_helpers import make_course
@@ -27,7 +32,7 @@ from .test_hub_e2e import need_mosquitto, need_npm_proxy
 
 pytestmark = pytest.mark.slow
 
-P = "practical-1-identify"
+P, T = "practical-1-identify", "theory-practice-modbus"
 GRADER = "grader-daqlab"
 
 
@@ -110,7 +115,7 @@ def test_a_trainee_cannot_reach_another_trainee_the_course_or_the_secrets(tmp_pa
     need_root()
     proxy = need_npm_proxy()
     need_mosquitto()
-    course = make_course(tmp_path, [P])
+    course = make_course(tmp_path, [P, T])
     (course / "grader").mkdir(exist_ok=True)
     roster = course / "grader" / "roster.csv"
     roster.write_text("student_id,name,station\nalice,Alice,1\nbob,Bob,2\n", encoding="utf-8")
@@ -124,10 +129,10 @@ def test_a_trainee_cannot_reach_another_trainee_the_course_or_the_secrets(tmp_pa
         wait_port(base + 2, 60)
         for u in (GRADER, "alice", "bob"):
             hub.start_server(u)
-        r = hub.user(GRADER, "POST", f"formgrader/api/assignment/{P}/assign")
-        assert r["success"], r
-        r = hub.user(GRADER, "POST", f"formgrader/api/assignment/{P}/release")
-        assert r["success"], r
+        for a in (P, T):
+            for step in ("assign", "release"):
+                r = hub.user(GRADER, "POST", f"formgrader/api/assignment/{a}/{step}")
+                assert r["success"], r
         # honest: bob fetches and submits his own work
         hub.user("bob", "POST", "assignments/fetch", {"course_id": "daqlab", "assignment_id": P})
         hub.user("bob", "POST", "assignments/submit", {"course_id": "daqlab", "assignment_id": P})
@@ -167,6 +172,33 @@ def test_a_trainee_cannot_reach_another_trainee_the_course_or_the_secrets(tmp_pa
         assert collected.exists() and "2026-01-01" not in collected.read_text(), "bob's own submission, not the forgery"
         log = [json.loads(x) for x in (course / "forged-submissions.jsonl").read_text().splitlines()]
         assert [(x["claimed"], x["submitted_by"]) for x in log] == [("bob", "alice")]
+        # papers: drawn with the instructor's salt and published to each trainee; alice sees her own paper,
+        # cannot read bob's, and what she can compute for bob (no salt) is not bob's paper
+        out = hub.run_code(GRADER, "import subprocess, sys\n"
+                                   f"r = subprocess.run([sys.executable, '-m', 'daqlab.cli', 'hub', 'publish-papers', {T!r}],"
+                                   " capture_output=True, text=True)\nprint(r.returncode, r.stdout, r.stderr)")
+        assert out.startswith("0 published 2 paper(s)"), out
+        salt = Secrets.load_or_create(settings.state).paper_salt
+        real = {s: [pi.item_id for pi in draw(load_public(), for_assignment(T), course="daqlab", assignment=T,
+                                              student=s, salt=salt).items] for s in ("alice", "bob")}
+        out = hub.run_code("alice", textwrap.dedent(f'''
+            import json, os
+            from daqlab.exam.bank import load_public
+            from daqlab.exam.blueprint import for_assignment
+            from daqlab.exam.notebook import my_paper
+            from daqlab.exam.paper import draw
+            print(json.dumps([pi.item_id for pi in my_paper({T!r}).items]))
+            print(json.dumps([pi.item_id for pi in draw(load_public(), for_assignment({T!r}), course="daqlab",
+                                                        assignment={T!r}, student="bob").items]))
+            try:
+                open({str(Path(settings.results) / "bob" / "papers" / f"{T}.json")!r}).read()
+                print("OPEN")
+            except PermissionError:
+                print("refused")
+        '''))
+        mine, guess, peek = out.splitlines()
+        assert json.loads(mine) == real["alice"] and json.loads(guess) != real["bob"] and peek == "refused", out
+
         # and the instructor's server is not root, its terminal has the course tools and starts in the course
         out = hub.run_code(GRADER, "import os, pwd, shutil, subprocess\n"
                                    "print(pwd.getpwuid(os.getuid()).pw_name)\n"
