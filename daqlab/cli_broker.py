@@ -8,6 +8,8 @@ anonymous access off, ACLs that keep each trainee to ``/sys/<productKey>/<id>/#`
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import os
 import signal
 import sys
@@ -48,6 +50,9 @@ def add_parsers(sub, fmt) -> None:
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = a free port)")
     s.add_argument("--workdir", default=None, help="folder for the generated config, passwords, ACL and log")
     s.add_argument("--persistence", action="store_true", help="keep sessions and queued messages across restarts")
+    s.add_argument("--platform-port", type=int, default=None, metavar="PORT",
+                   help="a second listener for the platform accounts only (0 = a free port); devices then connect "
+                        "with their user name as client id (the classroom hub does this)")
     s.add_argument("--record", default=None, metavar="FILE.jsonl",
                    help="record every message under /sys/# into this file and reply to property posts")
 
@@ -110,7 +115,8 @@ def _serve(args, accts) -> int:
     from daqlab.northbound import Broker, Recorder
     from daqlab.northbound.broker import BrokerError
 
-    broker = Broker(accts, host=args.host, port=args.port, workdir=args.workdir, persistence=args.persistence)
+    broker = Broker(accts, host=args.host, port=args.port, workdir=args.workdir, persistence=args.persistence,
+                    platform_port=args.platform_port)
     try:
         broker.start()
     except BrokerError as exc:
@@ -119,11 +125,15 @@ def _serve(args, accts) -> int:
     try:
         if args.record:
             plat = next(a for a in accts if a.role == "platform")
-            rec = Recorder.connect(broker, plat, path=args.record, client_id="daqlab-platform-recorder")
+            # a client id nobody can guess (stable across restarts: the persistent session is the record's)
+            rid = "rec-" + hmac.new(secret_from(args).encode(), b"recorder", hashlib.sha256).hexdigest()[:20]
+            rec = Recorder.connect(broker, plat, path=args.record, client_id=rid)
         devices = [a.username for a in accts if a.role == "device"]
         print(f"DAQ Lab broker (Mosquitto) on {broker.url}: {len(devices)} device account(s)"
               f" ({', '.join(devices[:5])}{' ...' if len(devices) > 5 else ''}) + platform")
         print(f"  topics   /sys/{args.product_key}/<device>/thing/event/property/post (each device only its own)")
+        if broker.platform_port:
+            print(f"  platform {broker.platform_url} (platform accounts only; devices: client id = user name)")
         print(f"  files    {broker.workdir}")
         if rec:
             print(f"  record   {args.record} (replies to property posts)")

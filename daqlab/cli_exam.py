@@ -136,7 +136,7 @@ def _build(args) -> int:
 
 
 def _paper(args) -> int:
-    from daqlab.exam.bank import load_bank, load_public
+    from daqlab.exam.bank import item_text, load_bank, load_public
     from daqlab.exam.blueprint import all_blueprints, for_assignment
     from daqlab.exam.paper import draw
     from daqlab.exam.score import shown_key
@@ -147,10 +147,11 @@ def _paper(args) -> int:
     if not args.student.strip():
         print("daqlab: --student is empty: give the trainee's student id", file=sys.stderr)
         return 2
-    public = load_public()
-    paper = draw(public, for_assignment(args.assignment), course=args.course, assignment=args.assignment,
-                 student=args.student, salt=args.salt)
-    bank = load_bank(args.bank) if args.key else None
+    bp = for_assignment(args.assignment)
+    bank = load_bank(args.bank) if args.key or bp.pool == "contest" else None  # contest texts: the bank only
+    public = load_public() if bank is None else {iid: item_text(it) for iid, it in bank.items()}
+    paper = draw(public, bp, course=args.course, assignment=args.assignment, student=args.student, salt=args.salt)
+    bank = bank if args.key else None
     for pi in paper.items:
         item = public[pi.item_id]
         key = f"   key: {shown_key(pi, bank[pi.item_id])}" if bank else ""

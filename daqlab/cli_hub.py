@@ -281,15 +281,19 @@ def _papers(args) -> int:
         return 2
     students = list(load_roster(settings.roster)) if Path(settings.roster).exists() else []
     salt = Secrets.load_or_create(settings.state).paper_salt
-    n = papers.publish(getattr(args, "results", None) or settings.results, students, names, salt, settings.course_id)
+    n = papers.publish(getattr(args, "results", None) or settings.results, students, names, salt,
+                       course / "source" / "exam" / "bank", settings.course_id)
     print(f"published {n} paper(s): {len(students)} trainee(s) x {', '.join(names) or 'no theory assignment'}")
     return 0
 
 
 def _render(args) -> int:
-    from daqlab.hub.z2jh import render_values
+    from daqlab.hub.z2jh import render_network_policies, render_values
 
     out = Path(args.out)
     out.write_text(render_values(Path(args.roster), instructor=args.instructor, seed=args.seed), encoding="utf-8")
+    policies = out.with_name("networkpolicies.daqlab.yaml")
+    policies.write_text(render_network_policies(Path(args.roster), instructor=args.instructor), encoding="utf-8")
+    print(f"wrote {policies}")
     print(f"wrote {out}")
     return 0

@@ -11,9 +11,13 @@ Item schema (see source/exam/bank/*.yaml)::
       key: C                 # letter | [letters] | true/false
       explanation: {zh: ..., en: ...}   # cites the rule
       source: "..."          # optional
+      pool: contest          # optional: contest (contest papers only) | practice (the default)
+
+Pools: the contest paper draws only from the ``contest`` pool and practice papers only from the
+``practice`` pool, so practice feedback (keys and explanations) never shows an item a contest paper can hold.
 
 The bank is instructor-side: :func:`public_items` strips keys, explanations and sources for the copy
-shipped to trainees (daqlab/exam/data/items.json).
+shipped to trainees (daqlab/exam/data/items.json), which holds the practice pool only.
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ AREAS = {
 TYPES = ("single", "multiple", "truefalse")
 TYPE_NAMES = {"single": ("Single choice", "单选题"), "multiple": ("Multiple choice", "多选题"),
               "truefalse": ("True / false", "判断题")}
-_FIELDS = {"id", "area", "type", "difficulty", "stem", "options", "key", "explanation", "source"}
+_FIELDS = {"id", "area", "type", "difficulty", "stem", "options", "key", "explanation", "source", "pool"}
+POOLS = ("practice", "contest")
 _ID = re.compile(r"^[A-Z]{3}-\d{3}$")
 
 
@@ -66,6 +71,7 @@ class Item:
     key: object  #: "C" | ("A", "C") | True/False
     explanation: dict  #: {"zh": ..., "en": ...}
     source: str = ""  #: optional reference
+    pool: str = "practice"  #: "practice" or "contest" (see the module docstring)
 
     @property
     def letters(self) -> tuple:
@@ -94,6 +100,8 @@ def _check(raw: dict) -> list[str]:
         why.append(f"type must be one of {TYPES}")
     if raw.get("difficulty") not in (1, 2, 3):
         why.append("difficulty must be 1, 2 or 3")
+    if raw.get("pool", "practice") not in POOLS:
+        why.append(f"pool must be one of {POOLS}")
     for f in ("stem", "explanation"):
         if not _bilingual(raw.get(f)):
             why.append(f"{f} needs non-empty zh and en")
@@ -173,16 +181,23 @@ def load_bank(path) -> dict[str, Item]:
             items[iid] = Item(id=iid, area=raw["area"], type=raw["type"], difficulty=raw["difficulty"],
                               stem=dict(raw["stem"]), options=dict(raw.get("options") or {}),
                               key=tuple(sorted(key)) if isinstance(key, list) else key,
-                              explanation=dict(raw["explanation"]), source=str(raw.get("source", "")))
+                              explanation=dict(raw["explanation"]), source=str(raw.get("source", "")),
+                              pool=raw.get("pool", "practice"))
     if problems:
         raise BankError(problems)
     return items
 
 
+def item_text(i: Item) -> dict:
+    """An item without its key, explanation and source: what a trainee may see of it."""
+    return {"id": i.id, "area": i.area, "type": i.type, "stem": i.stem, "options": i.options, "pool": i.pool}
+
+
 def public_items(items: dict[str, Item]) -> list[dict]:
-    """What a trainee's environment may hold: ids, areas, types, stems and options. No keys."""
-    return [{"id": i.id, "area": i.area, "type": i.type, "stem": i.stem, "options": i.options}
-            for i in sorted(items.values(), key=lambda i: i.id)]
+    """What a trainee's environment may hold: the practice pool's ids, areas, types, stems and options. No
+    keys, and no contest item at all: a contest item's text reaches a trainee only inside the paper the
+    instructor publishes for them (:mod:`daqlab.hub.papers`)."""
+    return [item_text(i) for i in sorted(items.values(), key=lambda i: i.id) if i.pool == "practice"]
 
 
 PUBLIC_FILE = Path(__file__).with_name("data") / "items.json"

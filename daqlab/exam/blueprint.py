@@ -36,6 +36,7 @@ class Blueprint:
     minutes: int = 60  #: duration
     pass_mark: float = 60.0  #: points needed to pass
     feedback: bool = False  #: show keys and explanations in feedback (practice) or not (exam mode)
+    pool: str = "practice"  #: the bank pool it draws from: "contest" items never reach a practice paper
 
     def __post_init__(self):
         for area, q in self.quotas.items():
@@ -65,7 +66,7 @@ def contest() -> Blueprint:
         name="theory-contest",
         title={"en": "Theory round (contest format)", "zh": "理论赛（竞赛模拟卷）"},
         quotas={a: dict(zip(TYPES, q, strict=True)) for a, q in CONTEST_QUOTAS.items()},
-        minutes=60, pass_mark=60.0, feedback=False,
+        minutes=60, pass_mark=60.0, feedback=False, pool="contest",
     )
 
 

@@ -81,11 +81,11 @@ def notebook(bp: Blueprint, public: dict) -> nbformat.NotebookNode:
 
 def build(bank_dir, source_dir, names=None) -> list[Path]:
     """Write the source notebooks of ``names`` (default: every blueprint); returns the paths."""
+    from daqlab.exam.bank import item_text
+
     bank = load_bank(bank_dir)
     write_public(bank)
-    from daqlab.exam.bank import load_public
-
-    public = load_public()
+    public = {iid: item_text(it) for iid, it in bank.items()}  # every pool: the contest template needs its own
     out = []
     for name, bp in all_blueprints().items():
         if names and name not in names:

@@ -47,15 +47,16 @@ class TheoryGrade:
         return "\n".join(lines)
 
 
-def paper_for(assignment: str, student: str, course: str = "daqlab") -> Paper:
-    """The paper the grader scores: drawn again here, with the instructor's salt when there is one."""
-    return draw(load_public(), for_assignment(assignment), course=course, assignment=assignment, student=student,
-                salt=os.environ.get(SALT_ENV, ""))
+def paper_for(assignment: str, student: str, course: str = "daqlab", bank: dict | None = None) -> Paper:
+    """The paper the grader scores: drawn again here from the instructor's ``bank`` (the trainee-side copy has
+    no contest item), with the instructor's salt when there is one."""
+    return draw(bank if bank is not None else load_public(), for_assignment(assignment), course=course,
+                assignment=assignment, student=student, salt=os.environ.get(SALT_ENV, ""))
 
 
 def grade_cells(cells: list, *, assignment: str, student: str, bank: dict, course: str = "daqlab") -> TheoryGrade:
     """Score the notebook ``cells`` of ``student``'s ``assignment`` against ``bank`` (the keys)."""
-    paper = paper_for(assignment, student, course)
+    paper = paper_for(assignment, student, course, bank)
     sheet = read_cells(cells)
     results = score_paper(paper, bank, sheet.answers)
     lost = {TYPE_OF_VAR[v]: why for v, why in sheet.unreadable.items() if v in ANSWER_VARS}

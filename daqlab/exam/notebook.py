@@ -16,6 +16,7 @@ from __future__ import annotations
 import getpass
 import html
 import os
+from dataclasses import replace
 
 from daqlab.exam.answers import AnswerFormatError, normalise
 from daqlab.exam.bank import AREAS, TYPE_NAMES, load_public
@@ -61,13 +62,37 @@ def my_paper(assignment: str) -> Paper:
     if os.environ.get(PAPERS_ENV) == "published":
         raise PaperNotPublished(f"试卷尚未发布，请举手告诉老师（paper not published yet: the instructor runs "
                                 f"`daqlab hub publish-papers {assignment}`）")
-    return draw(load_public(), for_assignment(assignment), course=course, assignment=assignment, student=student)
+    bp = for_assignment(assignment)
+    if bp.pool == "practice":
+        return draw(load_public(), bp, course=course, assignment=assignment, student=student)
+    texts = _instructor_texts()  # a contest paper outside the hub: the lab of whoever holds the bank
+    if texts is None:
+        raise PaperNotPublished("竞赛试卷只由老师发布，本机没有题库（a contest paper is published by the instructor; "
+                                "this machine has no item bank)")
+    paper = draw(texts, bp, course=course, assignment=assignment, student=student)
+    return replace(paper, texts=texts)
+
+
+def _instructor_texts() -> dict | None:
+    """Every item's text (no keys) from the instructor's bank, when this process can read it; else None."""
+    from pathlib import Path
+
+    from daqlab import paths
+    from daqlab.exam.bank import BankError, item_text, load_bank
+
+    folder = Path(os.environ.get("DAQLAB_EXAM_BANK") or paths.source() / "exam" / "bank")
+    try:
+        return {iid: item_text(it) for iid, it in load_bank(folder).items()}
+    except (BankError, OSError):
+        return None
 
 
 # ------------------------------------------------------------------ showing
 def render(paper: Paper) -> str:
     """The paper as HTML (no external assets: works offline and in Voila)."""
-    items = load_public()
+    items = paper.texts or load_public()
+    if any(pi.item_id not in items for pi in paper.items):  # a contest paper drawn here: the bank's texts
+        items = _instructor_texts() or items
     bp = paper.blueprint
     h = [f"<h2>{html.escape(bp.title['zh'])} · {html.escape(bp.title['en'])}</h2>",
          f"<p><b>考生 Trainee:</b> {html.escape(paper.student)} &nbsp; <b>时长 Duration:</b> {bp.minutes} min &nbsp; "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from daqlab.exam.bank import AREAS, TYPES
 from daqlab.exam.blueprint import Blueprint
@@ -59,6 +59,7 @@ class Paper:
     student: str  #: student id the paper belongs to
     blueprint: Blueprint  #: what was drawn
     items: tuple  #: PaperItem, numbered 1..N
+    texts: dict | None = field(default=None, compare=False)  #: item id -> stem/options (a published paper)
 
     def by_number(self) -> dict[int, PaperItem]:
         return {it.number: it for it in self.items}
@@ -75,7 +76,8 @@ def draw(items: dict, blueprint: Blueprint, *, course: str, assignment: str, stu
     pools: dict[tuple[str, str], list[str]] = {}
     for iid in sorted(items):
         it = items[iid]
-        pools.setdefault((_get(it, "area"), _get(it, "type")), []).append(iid)
+        if _pool(it) == blueprint.pool:  # contest items never reach a practice paper, and the reverse
+            pools.setdefault((_get(it, "area"), _get(it, "type")), []).append(iid)
     chosen = []
     for kind in TYPES:
         for area in AREAS:
@@ -84,7 +86,8 @@ def draw(items: dict, blueprint: Blueprint, *, course: str, assignment: str, stu
                 continue
             pool = pools.get((area, kind), [])
             if len(pool) < need:
-                raise ValueError(f"{blueprint.name}: needs {need} {kind} items in {area}, the bank has {len(pool)}")
+                raise ValueError(f"{blueprint.name}: needs {need} {kind} items in {area}, the bank's "
+                                 f"{blueprint.pool} pool has {len(pool)}")
             picked = rng.sample(pool, need)
             for iid in picked:
                 letters = list(_get(items[iid], "options") or {})
@@ -99,13 +102,20 @@ def _get(obj, name):
     return obj[name] if isinstance(obj, dict) else getattr(obj, name)
 
 
-def to_json(paper: Paper) -> dict:
-    """What a trainee's published paper file holds: which items, in which order, options in which order."""
+def _pool(obj) -> str:
+    return (obj.get("pool") if isinstance(obj, dict) else getattr(obj, "pool", None)) or "practice"
+
+
+def to_json(paper: Paper, texts: dict) -> dict:
+    """What a trainee's published paper file holds: which items, in which order, options in which order, and
+    each item's stem and options (``texts``: id -> item text without key, :func:`daqlab.exam.bank.item_text`)."""
     return {"course": paper.course, "assignment": paper.assignment, "student": paper.student,
-            "items": [[pi.number, pi.item_id, pi.area, pi.type, pi.points, list(pi.order)] for pi in paper.items]}
+            "items": [[pi.number, pi.item_id, pi.area, pi.type, pi.points, list(pi.order)] for pi in paper.items],
+            "texts": {pi.item_id: {k: texts[pi.item_id][k] for k in ("stem", "options")} for pi in paper.items}}
 
 
 def from_json(doc: dict, blueprint: Blueprint) -> Paper:
     items = tuple(PaperItem(int(n), str(iid), str(area), str(kind), float(points), tuple(order))
                   for n, iid, area, kind, points, order in doc["items"])
-    return Paper(str(doc["course"]), str(doc["assignment"]), str(doc["student"]), blueprint, items)
+    return Paper(str(doc["course"]), str(doc["assignment"]), str(doc["student"]), blueprint, items,
+                 texts=doc.get("texts"))

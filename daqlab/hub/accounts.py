@@ -90,7 +90,8 @@ def user_environment(settings: HubSettings, account: Account, plant_token: str |
         env["DAQLAB_STATION"] = str(account.station)
         env["DAQLAB_ENDPOINT"] = f"tcp://{settings.plant_host}:{settings.plant_base_port + account.station}"
     if settings.mqtt:
-        env.update({"DAQLAB_MQTT_URL": settings.mqtt_url, "DAQLAB_MQTT_USER": mqtt_user(account),
+        url = settings.mqtt_platform_url if account.role == INSTRUCTOR else settings.mqtt_url
+        env.update({"DAQLAB_MQTT_URL": url, "DAQLAB_MQTT_USER": mqtt_user(account),
                     "DAQLAB_PRODUCT_KEY": PRODUCT_KEY})
         if mqtt_secret:
             env["DAQLAB_MQTT_PASSWORD"] = derive_password(mqtt_secret, mqtt_user(account))

@@ -63,3 +63,13 @@ def add_mqtt_password(spawner, secret):
     env["DAQLAB_MQTT_PASSWORD"] = base64.b32encode(digest).decode().lower()[:16]
     spawner.environment = env
     return env["DAQLAB_MQTT_PASSWORD"]
+
+
+def add_user_label(spawner):
+    """Kubernetes only: label the user's pod ``daqlab.io/user=<name>`` (letters and digits kept, any other
+    character as ``x`` + its hex code), the label the per-user NetworkPolicies (``daqlab hub render-z2jh``)
+    select on: it does not depend on how a KubeSpawner version escapes user names."""
+    name = spawner.user.name
+    label = "".join(ch if ch.isascii() and (ch.islower() or ch.isdigit()) else f"x{ord(ch):02x}" for ch in name)
+    spawner.extra_labels = {**(getattr(spawner, "extra_labels", None) or {}), "daqlab.io/user": label}
+    return label

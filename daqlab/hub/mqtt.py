@@ -16,7 +16,8 @@ Contract:
     it did not start.
 
 - :func:`broker_command` is the hub-managed service's command: ``daqlab broker serve`` with the roster's
-  accounts (one device per trainee + ``platform``), persistence and the platform's record in
+  accounts (one device per trainee + ``platform``), devices on ``mqtt_port`` with their user name as client
+  id, the platform accounts alone on ``mqtt_platform_port``, persistence and the platform's record in
   ``<state>/mqtt/`` (:attr:`HubSettings.mqtt_dir`). The secret goes in the service's environment
   (``DAQLAB_MQTT_SECRET``, see :func:`broker_environment`), never on a command line that ``ps`` shows.
   Stopping the hub stops the service (SIGINT), and ``daqlab broker serve`` stops its Mosquitto.
@@ -61,6 +62,8 @@ def prepare(settings: HubSettings) -> tuple[HubSettings, str | None]:
     missing = mosquitto_missing()
     if missing:
         return replace(settings, mqtt=False), NOT_INSTALLED.format(reason=missing)
+    if not settings.mqtt_platform_port or port_in_use(settings.mqtt_host, settings.mqtt_platform_port):
+        settings = replace(settings, mqtt_platform_port=free_port(settings.mqtt_host))
     if settings.mqtt_port and not port_in_use(settings.mqtt_host, settings.mqtt_port):
         return settings, None
     port = free_port(settings.mqtt_host)
@@ -73,6 +76,7 @@ def broker_command(settings: HubSettings) -> list[str]:
     """``daqlab broker serve`` as the hub runs it (the roster's accounts, persistence, the platform record)."""
     return [settings.python, "-m", "daqlab.cli", "broker", "serve", "--roster", settings.roster,
             "--host", settings.mqtt_host, "--port", str(settings.mqtt_port),
+            "--platform-port", str(settings.mqtt_platform_port),
             "--workdir", str(settings.mqtt_dir / "broker"), "--persistence",
             "--record", str(settings.mqtt_dir / RECORD)]
 

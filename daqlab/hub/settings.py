@@ -62,6 +62,7 @@ class HubSettings:
     mqtt: bool = True  #: give every account a broker account (False: no DAQLAB_MQTT_* at all, no broker)
     mqtt_host: str = "127.0.0.1"  #: where kernels reach the MQTT broker (the broker service listens there)
     mqtt_port: int = 1883  #: the broker's port (taken by another program at hub start: a free one instead)
+    mqtt_platform_port: int = 0  #: the broker's listener for the platform accounts only (0: a free port at start)
     manage_broker: bool = True  #: run the broker as a hub-managed service (False: it runs elsewhere)
     auth: str = "roster"  #: "roster" (a password per account), "shared" (one trainee password) or "dummy" (tests)
     cull_timeout: int = 3600  #: stop a user server idle for this many seconds (0: no culling)
@@ -94,6 +95,11 @@ class HubSettings:
     @property
     def mqtt_url(self) -> str:
         return f"mqtt://{self.mqtt_host}:{self.mqtt_port}"
+
+    @property
+    def mqtt_platform_url(self) -> str:
+        """Where the platform accounts (the instructor, the recorder) connect; devices cannot log in there."""
+        return f"mqtt://{self.mqtt_host}:{self.mqtt_platform_port or self.mqtt_port}"
 
     @property
     def mqtt_dir(self) -> Path:

@@ -115,7 +115,9 @@ class Recorder:
 
     @classmethod
     def connect(cls, broker, account, **kwargs) -> Recorder:
-        return cls(broker.host, broker.port, account.username, account.password, **kwargs)
+        """Connect to ``broker`` (a :class:`daqlab.northbound.Broker`) as ``account``, on its platform listener."""
+        port = getattr(broker, "platform_port", None) or broker.port
+        return cls(broker.host, port, account.username, account.password, **kwargs)
 
     # -------------------------------------------------------------- callbacks (network thread)
     def _on_connect(self, client, userdata, flags, reason_code, properties):

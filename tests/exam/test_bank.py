@@ -50,7 +50,23 @@ def test_trainee_copy_is_in_sync_and_has_no_keys(bank):
     public = load_public()
     assert sorted(public.values(), key=lambda d: d["id"]) == public_items(bank), "run `daqlab exam build`"
     for d in public.values():
-        assert set(d) == {"id", "area", "type", "stem", "options"}
+        assert set(d) == {"id", "area", "type", "stem", "options", "pool"} and d["pool"] == "practice"
+    contest = {i.id for i in bank.values() if i.pool == "contest"}
+    assert contest and not contest & set(public), "no contest item's text is in the trainee-side copy"
+
+
+def test_the_contest_pool_is_apart_and_big_enough_for_every_paper(bank):
+    """Practice papers draw only practice items and the contest paper only contest items, and each pool holds
+    what its blueprints need in every area and type: practice feedback never shows a contest item."""
+    from collections import Counter
+
+    from daqlab.exam.blueprint import all_blueprints
+
+    have = Counter((i.pool, i.area, i.type) for i in bank.values())
+    for bp in all_blueprints().values():
+        for area, quota in bp.quotas.items():
+            for kind, n in quota.items():
+                assert have[(bp.pool, area, kind)] >= n, (bp.name, area, kind, have[(bp.pool, area, kind)], n)
 
 
 def test_a_bad_bank_is_refused_with_every_reason(tmp_path):

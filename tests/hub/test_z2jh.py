@@ -2,6 +2,7 @@
 as the single-machine hub (what can be validated without a Kubernetes cluster)."""
 
 import json
+import os
 from types import SimpleNamespace
 
 import jsonschema
@@ -148,13 +149,19 @@ def test_plant_deployment_and_service_are_well_formed():
     assert svc["spec"]["selector"].items() <= labels.items(), "the Service selects the plant pods"
     assert svc["metadata"]["name"] == kubernetes_settings(ROSTER).plant_host
     (container,) = dep["spec"]["template"]["spec"]["containers"]
-    args = _parser().parse_args([a if a != "$(DAQLAB_CONTROL_TOKEN)" else "x" for a in container["args"]])
+    os.environ.setdefault("DAQLAB_CONTROL_TOKEN", "x")  # as the Deployment's env sets it (read at parse time)
+    args = _parser().parse_args(container["args"])
     assert (args.command, args.plant_command, args.host) == ("plant", "serve", "0.0.0.0")
     assert args.stations >= max(t.station for t in load_roster(ROSTER).values())
     assert args.base_port == kubernetes_settings(ROSTER).plant_base_port
     assert container["resources"]["limits"]["cpu"]
-    # user pods may reach every station port (network policy in values.yaml)
-    rule = egress_to(labels)
+    assert args.token and "--token" not in container["args"], "the token comes from the environment"
+    # the per-user policies select these pods; the instructor's opens every station port
+    from daqlab.hub.z2jh import network_policies
+
+    (instructor,) = [p for p in network_policies(ROSTER) if p["metadata"]["name"] == "daqlab-plant-graderx2ddaqlab"]
+    (rule,) = instructor["spec"]["egress"]
+    assert rule["to"][0]["podSelector"]["matchLabels"].items() <= labels.items()
     (port,) = rule["ports"]
     assert port["port"] == args.base_port and port["endPort"] >= args.base_port + args.stations
 
@@ -199,3 +206,31 @@ def test_broker_deployment_service_and_secret_are_wired_together():
     assert port["port"] == kube.mqtt_port and "endPort" not in port
     # the image runs it: Mosquitto is installed in the Dockerfile the Deployment's image is built from
     assert "mosquitto" in (Z2JH / "Dockerfile").read_text().split("apt-get install", 1)[1].split("&&")[0]
+
+
+def test_each_user_pod_reaches_its_own_station_only():
+    """networkpolicies.daqlab.yaml (rendered, checked in): a trainee's pod may open the plant on its station's
+    port alone, the instructor's on every port; the chart's own policy no longer opens the plant at all;
+    the pre-spawn hook puts on the pod the very label each policy selects."""
+    from daqlab.hub.z2jh import render_network_policies
+
+    text = (Z2JH / "networkpolicies.daqlab.yaml").read_text(encoding="utf-8")
+    assert text == render_network_policies(ROSTER), "stale: run `daqlab hub render-z2jh --roster grader/roster.csv`"
+    policies = {p["spec"]["podSelector"]["matchLabels"]["daqlab.io/user"]: p for p in yaml.safe_load_all(text)}
+    roster = load_roster(ROSTER)
+    c, _scope = hub_config_from_values()
+    for sid, t in roster.items():
+        spawner = SimpleNamespace(user=SimpleNamespace(name=sid), environment={}, volumes=[], volume_mounts=[],
+                                  extra_labels={"keep": "me"})
+        c.KubeSpawner.pre_spawn_hook(spawner)
+        label = spawner.extra_labels["daqlab.io/user"]
+        assert spawner.extra_labels["keep"] == "me"
+        (rule,) = policies[label]["spec"]["egress"]
+        assert rule["ports"] == [{"protocol": "TCP", "port": 5020 + t.station}], (sid, rule)
+        assert rule["to"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "daqlab-plant"}}}]
+    assert len(policies) == len(roster) + 1
+    (rule,) = policies["graderx2ddaqlab"]["spec"]["egress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 5020, "endPort": 5520}]
+    chart = merged_values()["singleuser"]["networkPolicy"]["egress"]
+    assert not [r for r in chart if any(t.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+                                        == "daqlab-plant" for t in r.get("to", []))], "the chart opens the plant"

@@ -161,3 +161,39 @@ def test_restart_keeps_the_port(secret):
         b.restart()
         assert b.port == port and b.running
     assert not b.running
+
+
+def test_with_a_platform_listener_no_device_can_log_in_there_nor_take_another_session(secret):
+    """The hub's broker: devices connect with their user name as client id (``use_username_as_clientid``), so
+    alice asking for bob's (or the recorder's) client id gets her own and knocks nobody off; the platform
+    accounts are alone on their listener, where a device account is refused."""
+    need_mosquitto()
+    alice, bob, plat = device_account("alice", secret), device_account("bob", secret), platform_account(secret)
+    with Broker([alice, bob, plat], platform_port=0) as b:
+        assert b.platform_port and b.platform_port != b.port
+        rec = Client(PlatformSide(b), plat.username, plat.password, client_id="rec-x")
+        assert str(rec.connack) == "Success"
+        intruder = Client(PlatformSide(b), alice.username, alice.password)
+        assert str(intruder.connack) in ("Bad user name or password", "Not authorized"), intruder.connack
+        intruder.close()
+        refused = Client(b, plat.username, plat.password)  # the platform is not on the devices' listener
+        assert str(refused.connack) in ("Bad user name or password", "Not authorized"), refused.connack
+        refused.close()
+        victim = Client(b, bob.username, bob.password, client_id="bob-gateway")
+        gone = threading.Event()
+        victim.c.on_disconnect = lambda *a: gone.set()
+        for cid in ("bob", "bob-gateway", "rec-x"):
+            thief = Client(b, alice.username, alice.password, client_id=cid)
+            assert str(thief.connack) == "Success"
+            thief.close()
+        assert not gone.wait(1.0), "bob's session was taken over"
+        assert rec.c.is_connected() and victim.c.is_connected()
+        victim.close()
+        rec.close()
+
+
+class PlatformSide:
+    """A broker seen from its platform listener (host and port for Client)."""
+
+    def __init__(self, broker):
+        self.host, self.port = broker.host, broker.platform_port
