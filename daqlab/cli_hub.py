@@ -101,6 +101,7 @@ def add_parsers(sub, fmt) -> None:
     z.add_argument("--instructor", default=None, help="the instructor's account (default grader-daqlab)")
     z.add_argument("--seed", type=int, default=0, help="plant seed (default 0)")
     z.add_argument("--out", default=str(Z2JH_DIR / "values.daqlab.yaml"), help="file to write")
+    z.add_argument("--exam", action="store_true", help="an exam: trainees get no terminal")
 
 
 def _settings(args, **extra):
@@ -280,7 +281,9 @@ def _papers(args) -> int:
               file=sys.stderr)
         return 2
     students = list(load_roster(settings.roster)) if Path(settings.roster).exists() else []
-    salt = Secrets.load_or_create(settings.state).paper_salt
+    # the salt the grading uses: the environment's (the instructor's server on the hub and on Kubernetes), else
+    # the hub's secrets (an instructor's terminal without it)
+    salt = os.environ.get("DAQLAB_PAPER_SALT") or Secrets.load_or_create(settings.state).paper_salt
     n = papers.publish(getattr(args, "results", None) or settings.results, students, names, salt,
                        course / "source" / "exam" / "bank", settings.course_id)
     print(f"published {n} paper(s): {len(students)} trainee(s) x {', '.join(names) or 'no theory assignment'}")
@@ -291,7 +294,8 @@ def _render(args) -> int:
     from daqlab.hub.z2jh import render_network_policies, render_values
 
     out = Path(args.out)
-    out.write_text(render_values(Path(args.roster), instructor=args.instructor, seed=args.seed), encoding="utf-8")
+    out.write_text(render_values(Path(args.roster), instructor=args.instructor, seed=args.seed, exam=args.exam),
+                   encoding="utf-8")
     policies = out.with_name("networkpolicies.daqlab.yaml")
     policies.write_text(render_network_policies(Path(args.roster), instructor=args.instructor), encoding="utf-8")
     print(f"wrote {policies}")

@@ -234,3 +234,27 @@ def test_each_user_pod_reaches_its_own_station_only():
     chart = merged_values()["singleuser"]["networkPolicy"]["egress"]
     assert not [r for r in chart if any(t.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
                                         == "daqlab-plant" for t in r.get("to", []))], "the chart opens the plant"
+
+
+def test_the_paper_salt_reaches_the_instructor_only_and_an_exam_turns_trainee_terminals_off(monkeypatch):
+    """The salt comes from the Secret daqlab-papers (hub.extraEnv) into the instructor's pod alone; a trainee's
+    pod is told its papers are published. `render-z2jh --exam` renders the trainee role without terminals."""
+    values = merged_values()
+    assert values["hub"]["extraEnv"]["DAQLAB_PAPER_SALT"] == {"valueFrom": {"secretKeyRef": {
+        "name": "daqlab-papers", "key": "salt"}}}
+    monkeypatch.setenv("DAQLAB_PAPER_SALT", "s4lt")
+    c, _scope = hub_config_from_values()
+    envs = {}
+    for name in ("grader-daqlab", next(iter(load_roster(ROSTER)))):
+        spawner = SimpleNamespace(user=SimpleNamespace(name=name), environment={}, volumes=[], volume_mounts=[],
+                                  extra_labels={})
+        c.KubeSpawner.pre_spawn_hook(spawner)
+        envs[name] = spawner.environment
+    trainee = [e for n, e in envs.items() if n != "grader-daqlab"][0]
+    assert envs["grader-daqlab"]["DAQLAB_PAPER_SALT"] == "s4lt"
+    assert "DAQLAB_PAPER_SALT" not in trainee and trainee["DAQLAB_PAPERS"] == "published"
+    exam = yaml.safe_load(render_values(ROSTER, exam=True))["singleuser"]["extraFiles"]
+    lesson = yaml.safe_load(render_values(ROSTER))["singleuser"]["extraFiles"]
+    key = "daqlab-trainee-jupyter-server-config-json"
+    assert json.loads(exam[key]["stringData"])["ServerApp"]["terminals_enabled"] is False
+    assert "terminals_enabled" not in json.loads(lesson[key]["stringData"])["ServerApp"]
