@@ -192,7 +192,13 @@ def _serve(args) -> int:
                          mqtt=True, mqtt_port=args.mqtt_port, manage_broker=not args.no_broker,
                          auth=args.auth, cull_timeout=args.cull_timeout, cull_every=args.cull_every, exam=args.exam)
     from daqlab.hub.init import claim
+    from daqlab.hub.system import isolation_unavailable
 
+    why = isolation_unavailable()
+    if settings.exam and why:  # an exam that is not exam-safe is refused, not warned about
+        print(f"daqlab: --exam needs one OS account per trainee, but {why}: start it with sudo "
+              "(or leave out --exam for a lesson)", file=sys.stderr)
+        return 2
     lock = claim(Path(settings.state))  # early check; the hub's init holds it from start to end
     if lock is None:
         pid = (Path(settings.state) / "hub.lock").read_text().strip()
@@ -227,9 +233,6 @@ def _serve(args) -> int:
     print(f"  culling     idle servers stopped after {settings.cull_timeout} s" if settings.cull_timeout
           else "  culling     off")
     print(f"  state       {settings.state}   stop: Ctrl-C")
-    from daqlab.hub.system import isolation_unavailable
-
-    why = isolation_unavailable()
     if why:
         print("!" * 72)
         print(f"  NOT EXAM-SAFE 不可用于考试: {why}.")

@@ -261,3 +261,16 @@ def test_accounts_command_lists_each_mqtt_account_with_its_password(settings, tm
     rows = {r["account"]: r for r in csv.DictReader(slips.open(encoding="utf-8"))}
     assert (rows["bob"]["mqtt_user"], rows["bob"]["mqtt_password"]) == ("bob", derive_password(secret, "bob"))
     assert rows["grader-daqlab"]["mqtt_user"] == "platform" and rows["bob"]["mqtt_url"].startswith("mqtt://127.0.0.1:")
+
+
+def test_an_exam_on_a_hub_that_cannot_isolate_trainees_is_refused(tmp_path, monkeypatch, capsys):
+    """`daqlab hub serve --exam` where per-user accounts are impossible (not root) stops with one line instead of
+    starting a hub where every trainee can read everything."""
+    import daqlab.hub.system as system
+    from daqlab.cli import main
+
+    monkeypatch.setattr(system, "isolation_unavailable", lambda: "the hub does not run as root (test)")
+    rc = main(["hub", "serve", "--exam", "--state", str(tmp_path / "hub"), "--roster", str(tmp_path / "none.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--exam needs one OS account per trainee" in err and "sudo" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "hub" / "hub-settings.json").exists()
