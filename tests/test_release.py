@@ -50,7 +50,8 @@ def test_no_key_explanation_or_solution_reaches_a_trainee():
             for m in markers:
                 assert m not in text, f"{path}: contains {m!r}"
     public = json.loads((ROOT / "daqlab" / "exam" / "data" / "items.json").read_text(encoding="utf-8"))
-    assert all(set(d) == {"id", "area", "type", "stem", "options"} for d in public)
+    assert all(set(d) == {"id", "area", "type", "stem", "options", "pool"} for d in public)
+    assert all(d["pool"] == "practice" for d in public), "contest items reach trainees only in published papers"
 
 
 def test_released_answer_cells_are_blank():
