@@ -165,6 +165,7 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
         for note in lock_down(settings, instructor, {t: os_accounts[t] for t in trainees}):
             print(f"DAQ Lab hub: made {note} traversable (o+x) for the trainees' accounts", file=sys.stderr)
         c.JupyterHub.spawner_class = "daqlab.hub.spawner.AccountSpawner"
+        c.AccountSpawner.home_dir_template = str(Path(settings.homes) / "{username}")
     else:
         c.JupyterHub.spawner_class = "simple"
         c.SimpleLocalProcessSpawner.home_dir_template = str(Path(settings.homes) / "{username}")

@@ -13,12 +13,16 @@ import os
 import pwd
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from traitlets import Unicode
 
 from daqlab.hub.system import os_user
 
 
 class AccountSpawner(LocalProcessSpawner):
     """LocalProcessSpawner for the ``dq-<name>`` accounts."""
+
+    home_dir_template = Unicode("", config=True, help="the user's home: {username} is the hub user name "
+                                                      "(empty: the account's passwd home)")
 
     def make_preexec_fn(self, name):
         setuid = set_user_setuid(os_user(name), chdir=False)
@@ -35,11 +39,13 @@ class AccountSpawner(LocalProcessSpawner):
         return preexec
 
     def user_home(self) -> str:
+        if self.home_dir_template:
+            return self.home_dir_template.format(username=self.user.name)
         return pwd.getpwnam(os_user(self.user.name)).pw_dir
 
     def user_env(self, env):
         entry = pwd.getpwnam(os_user(self.user.name))
         env["USER"] = env["LOGNAME"] = entry.pw_name
-        env["HOME"] = entry.pw_dir
+        env["HOME"] = self.user_home()
         env["SHELL"] = entry.pw_shell or "/bin/bash"
         return env

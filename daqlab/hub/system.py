@@ -96,9 +96,8 @@ def ensure_user(name: str, home: Path, *, staff: bool = False) -> pwd.struct_pas
                "--comment", f"{MARK} {name}", user]
         _run(cmd, f"cannot create the OS account {user}")
         entry = pwd.getpwnam(user)
-    elif entry.pw_dir != str(home):  # the hub's state folder moved: the account follows
-        _run(["usermod", "--home", str(home), user], f"cannot set the home of {user}")
-        entry = pwd.getpwnam(user)
+    # an existing account keeps its passwd home (usermod refuses while the account runs anything): the spawner
+    # starts the server in the hub's home folder for it (AccountSpawner.home_dir_template) and sets HOME
     if staff:
         gid = ensure_group()
         if user not in grp.getgrgid(gid).gr_mem:

@@ -61,16 +61,17 @@ def test_kill_9_of_the_grader_mid_run_loses_nothing(tmp_path, request):
     proc = subprocess.Popen(_grade_cmd(course), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     request.addfinalizer(lambda: proc.poll() is None and proc.kill())
     deadline = time.monotonic() + 600
+    workers, job_uids = [], set()
     while time.monotonic() < deadline:  # kill it once a first submission is graded and others are under way
         done = list((course / "autograded").glob(f"*/{A}/{A}.ipynb")) if (course / "autograded").is_dir() else []
-        running = [u for _p, u, _a in _ps() if u >= UID_BASE]
-        if (done and running) or proc.poll() is not None:
+        procs = _ps()
+        workers = [p for p, _u, a in procs if "daqlab.course.worker" in a and str(course) in a]
+        job_uids = {UID_BASE + p % 20000 for p in workers}  # one snapshot: a sandbox of one of these workers runs
+        if (done and any(u in job_uids for _p, u, _a in procs)) or proc.poll() is not None:
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     assert proc.poll() is None, "the grader was still running when it was killed"
-    workers = [p for p, _u, a in _ps() if "daqlab.course.worker" in a and str(course) in a]
-    job_uids = {UID_BASE + p % 20000 for p in workers}
-    assert workers and any(u in job_uids for _p, u, _a in _ps()), "killed while a sandboxed notebook ran"
+    assert workers and job_uids, "killed while a sandboxed notebook ran"
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     deadline = time.monotonic() + 60

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,8 @@ def test_a_caller_outside_the_staff_is_refused_and_the_staff_is_served(tmp_path)
         assert oct(sock.stat().st_mode & 0o777) == "0o660" and sock.stat().st_gid == grp.getgrnam(STAFF).gr_gid
         from daqlab.hub.system import traversable
 
-        traversable(tmp_path)  # the socket's folder is reachable, as the hub's state folder is
+        for d in (tmp_path, Path(sys.executable).parent, Path(sys.executable).resolve().parent):
+            traversable(d)  # the socket's folder and the interpreter are reachable, as the hub makes them
         # nobody (not staff): may not even connect through the file's mode; with it opened, the uid check says no
         sock.chmod(0o666)
         code = (f"from daqlab.hub.gradeservice import forward; import sys; "
