@@ -55,6 +55,9 @@ def add_parsers(sub, fmt) -> None:
     s.add_argument("--cull-timeout", type=int, default=3600, metavar="SECONDS",
                    help="stop user servers idle this long; 0 = never (default 3600)")
     s.add_argument("--cull-every", type=int, default=300, metavar="SECONDS", help="culler period (default 300)")
+    s.add_argument("--exchange-service", action="store_true",
+                   help="nbgrader's exchange as a hub service that knows users by their hub token (as on "
+                        "Kubernetes) instead of a shared folder")
     s.add_argument("--exam", action="store_true",
                    help="an exam: trainees get no terminal (notebooks only); the banner says whether the hub is "
                         "exam-safe (it must run as root to give every trainee their own OS account)")
@@ -190,7 +193,8 @@ def _serve(args) -> int:
                          port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
                          plant_base_port=args.base_port, plant_seed=args.seed, manage_plant=not args.no_plant,
                          mqtt=True, mqtt_port=args.mqtt_port, manage_broker=not args.no_broker,
-                         auth=args.auth, cull_timeout=args.cull_timeout, cull_every=args.cull_every, exam=args.exam)
+                         auth=args.auth, cull_timeout=args.cull_timeout, cull_every=args.cull_every, exam=args.exam,
+                         exchange_service=args.exchange_service)
     from daqlab.hub.init import claim
     from daqlab.hub.system import isolation_unavailable
 
@@ -229,7 +233,7 @@ def _serve(args) -> int:
               f"a device account per trainee, instructor = platform; record {settings.mqtt_dir / mqtt.RECORD}")
     if mqtt_note:
         print(f"  {'WARNING' if not settings.mqtt else 'note':<11} {mqtt_note}")
-    print(f"  exchange    {settings.exchange}")
+    print(f"  exchange    {'hub service daqlab-exchange, ' + str(settings.exchange_store) if settings.exchange_service else settings.exchange}")
     print(f"  culling     idle servers stopped after {settings.cull_timeout} s" if settings.cull_timeout
           else "  culling     off")
     print(f"  state       {settings.state}   stop: Ctrl-C")

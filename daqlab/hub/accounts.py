@@ -13,6 +13,8 @@ Contract:
   (``DAQLAB_CONTROL_TOKEN``, for the HMI's fault panel) and the paper salt (``DAQLAB_PAPER_SALT``); a
   trainee's never does: it says ``DAQLAB_PAPERS=published`` (their theory paper is the file the instructor
   published for them, :mod:`daqlab.hub.papers`).
+- With ``settings.exchange_service``: ``DAQLAB_EXCHANGE_URL``, the exchange service every nbgrader exchange
+  operation goes through (:mod:`daqlab.hub.exchange_client`).
 - The MQTT broker (when ``settings.mqtt``) as :func:`daqlab.station.my_platform` reads it: ``DAQLAB_MQTT_URL``,
   ``DAQLAB_MQTT_USER`` (a trainee: their own device account, user name = student id, allowed only
   ``/sys/<productKey>/<id>/#``; the instructor: the ``platform`` account, ``/sys/#``), ``DAQLAB_PRODUCT_KEY``
@@ -89,6 +91,8 @@ def user_environment(settings: HubSettings, account: Account, plant_token: str |
         env["DAQLAB_COURSE_ROOT"] = str(Path(settings.results) / account.name)
         env["DAQLAB_STATION"] = str(account.station)
         env["DAQLAB_ENDPOINT"] = f"tcp://{settings.plant_host}:{settings.plant_base_port + account.station}"
+    if settings.exchange_service:  # nbgrader's exchange is the hub service (daqlab.hub.exchange_client)
+        env["DAQLAB_EXCHANGE_URL"] = settings.exchange_url
     if settings.mqtt:
         url = settings.mqtt_platform_url if account.role == INSTRUCTOR else settings.mqtt_url
         env.update({"DAQLAB_MQTT_URL": url, "DAQLAB_MQTT_USER": mqtt_user(account),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from daqlab.hub import mqtt
 from daqlab.hub.accounts import INSTRUCTOR, TRAINEE, Account, accounts, plant_stations, user_environment
-from daqlab.hub.settings import HubSettings, Secrets
+from daqlab.hub.settings import EXCHANGE_SERVICE, HubSettings, Secrets
 
 OPERATOR = "daqlab-operator"
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
@@ -32,6 +32,9 @@ CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:se
 # stop. The culler is therefore launched with Python's default SIGINT handler put back.
 CULLER_LAUNCH = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
                  "from jupyterhub_idle_culler import main; main()")
+EXCHANGE_ACCESS = f"access:services!service={EXCHANGE_SERVICE}"
+#: what a user's server token may do: JupyterHub's own "server" role, plus use the exchange service
+SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server", EXCHANGE_ACCESS]
 OPERATOR_SCOPES = ["admin:users", "admin:servers", "tokens", "access:servers", "list:users", "read:users",
                    "list:services", "read:services"]
 
@@ -48,6 +51,11 @@ class Service:
     url: str | None = None  #: an HTTP service the proxy routes /services/<name>/ to (None: no route)
 
 
+def exchange_roles(settings: HubSettings) -> list[dict]:
+    """With the exchange service every user may use it (JupyterHub's "user" role plus its access scope)."""
+    return [{"name": "user", "scopes": ["self", EXCHANGE_ACCESS]}] if settings.exchange_service else []
+
+
 def portable_config(settings: HubSettings, accts: dict[str, Account]) -> dict:
     trainees = sorted(a.name for a in accts.values() if a.role == TRAINEE)
     return {
@@ -55,7 +63,8 @@ def portable_config(settings: HubSettings, accts: dict[str, Account]) -> dict:
         "JupyterHub": {"load_groups": {"instructors": [settings.instructor], "trainees": trainees},
                        "template_vars": {"announcement_login": "DAQ Lab · 工业互联网数据采集实训: "
                                                                "sign in with the name and password on your slip"}},
-        "Spawner": {"default_url": "/lab", "start_timeout": 120, "http_timeout": 90},
+        "Spawner": {"default_url": "/lab", "start_timeout": 120, "http_timeout": 90,
+                    **({"server_token_scopes": SERVER_TOKEN_SCOPES} if settings.exchange_service else {})},
     }
 
 
@@ -85,6 +94,12 @@ def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account],
                                       grader_socket(settings), "--course", settings.course_root,
                                       "--roster", settings.roster],
                            environment={"PYTHONUNBUFFERED": "1", "DAQLAB_PAPER_SALT": secrets.paper_salt}))
+    if settings.exchange_service:  # root's folder, answered over HTTP to hub tokens (daqlab.hub.exchange_service)
+        out.append(Service(EXCHANGE_SERVICE, [settings.python, "-m", "daqlab.hub.exchange_service", "--root",
+                                              str(settings.exchange_store), "--course", settings.course_id,
+                                              "--instructor", settings.instructor],
+                           environment={"PYTHONUNBUFFERED": "1"},
+                           url=f"http://{settings.exchange_host}:{settings.exchange_port}"))
     if settings.mqtt and settings.manage_broker and any(a.role == TRAINEE for a in accts.values()):
         out.append(Service("broker", mqtt.broker_command(settings), environment=mqtt.broker_environment(secrets.mqtt_secret)))
     if settings.cull_timeout > 0:
@@ -109,7 +124,7 @@ def service_config(svcs: list[Service]) -> dict:
         if s.api_token:
             e["api_token"] = s.api_token
         if s.url:
-            e["url"] = s.url
+            e["url"], e["display"] = s.url, False
         entries.append(e)
         if s.scopes:
             roles.append({"name": s.name, "scopes": list(s.scopes), "services": [s.name]})
@@ -127,6 +142,12 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
     settings, note = mqtt.prepare(settings)
     if note:
         print(f"DAQ Lab hub: {note}", file=sys.stderr, flush=True)
+    if settings.exchange_service and not settings.exchange_port:
+        from dataclasses import replace
+
+        from daqlab.hub.mqtt import free_port
+
+        settings = replace(settings, exchange_port=free_port(settings.exchange_host))
     accts = accounts(settings)
     trainees = [a.name for a in accts.values() if a.role == TRAINEE]
     sec = Secrets.load_or_create(settings.state, trainees)
@@ -202,5 +223,5 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
         write_atomic(Path(owners_file), owners.to_json(), mode=0o600)
     sv = service_config(services(settings, sec, accts, owners_file))
     c.JupyterHub.services = sv["services"]
-    c.JupyterHub.load_roles = sv["load_roles"]
+    c.JupyterHub.load_roles = sv["load_roles"] + exchange_roles(settings)
     return accts

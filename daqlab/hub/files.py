@@ -6,7 +6,8 @@ Contract:
   by :func:`daqlab.hub.accounts.user_environment`; nothing is written into the venv):
 
   ``nbgrader_config.py``
-      both roles: ``course_id`` and the shared ``Exchange.root``. Trainee: ``CourseDirectory.student_id``
+      both roles: ``course_id`` and the shared ``Exchange.root``, or with ``exchange_service`` every exchange
+      operation through the hub service (:mod:`daqlab.hub.exchange_client`). Trainee: ``CourseDirectory.student_id``
       from the server's OS account ``dq-<id>`` (per-user accounts, :mod:`daqlab.hub.system`), or from
       ``$JUPYTERHUB_USER`` when every server runs as one OS user (a hub not run as root: not exam-safe).
       Instructor: ``CourseDirectory.root`` = the course root and collect by
@@ -49,7 +50,14 @@ def nbgrader_config(settings: HubSettings, role: str, accounts: bool = False) ->
     lines = [HEADER.format(role=role), "import os", "import pwd", "", "c = get_config()  # noqa: F821", "",
              f"c.CourseDirectory.course_id = {settings.course_id!r}",
              f"c.Exchange.root = {settings.exchange!r}"]
-    if role == INSTRUCTOR:
+    if settings.exchange_service:  # every operation through the hub-authenticated service, identity by token
+        from daqlab.hub.exchange_client import config_lines
+
+        lines += ["# the exchange is the hub service daqlab-exchange: who you are is your JupyterHub token",
+                  *config_lines()]
+    if role == INSTRUCTOR and settings.exchange_service:
+        lines += [f"c.CourseDirectory.root = {settings.course_root!r}"]
+    elif role == INSTRUCTOR:
         lines += [f"c.CourseDirectory.root = {settings.course_root!r}",
                   "# who submitted is the OS account that owns the submission, not the name it carries",
                   'c.ExchangeFactory.collect = "daqlab.hub.exchange.OwnedCollect"',

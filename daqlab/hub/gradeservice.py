@@ -55,6 +55,10 @@ async def _handle(reader, writer, course: str, roster: str, staff_gid: int, pyth
     _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
     try:
         if not _is_staff(uid, staff_gid):
+            try:  # read the request first: closing on an unread request would break the caller's send
+                await asyncio.wait_for(reader.readline(), 10)
+            except (asyncio.TimeoutError, OSError):
+                pass
             writer.write(f"daqlab: uid {uid} is not staff: only the instructor may grade\n{END}2\n".encode())
             return
         try:
@@ -80,6 +84,13 @@ async def _handle(reader, writer, course: str, roster: str, staff_gid: int, pyth
         writer.close()
 
 
+def _recv(s) -> bytes:
+    try:
+        return s.recv(4096)
+    except OSError:
+        return b""
+
+
 def forward(socket_path: str, args: list[str], out=None) -> int:
     """Client side: run ``daqlab course grade ARGS`` through the service; print its output; its exit code."""
     out = out or sys.stdout
@@ -90,9 +101,12 @@ def forward(socket_path: str, args: list[str], out=None) -> int:
             print(f"daqlab: the hub's grading service at {socket_path} does not answer ({exc.strerror}): is the "
                   "hub running?", file=sys.stderr)
             return 2
-        s.sendall(json.dumps({"args": args}).encode() + b"\n")
+        try:
+            s.sendall(json.dumps({"args": args}).encode() + b"\n")
+        except OSError:  # the service already answered (a refusal) and closed: its answer is still to be read
+            pass
         buf = b""
-        while data := s.recv(4096):
+        while data := _recv(s):
             buf += data
             text, sep, rest = buf.decode(errors="replace").partition(END)
             if sep:
@@ -103,6 +117,8 @@ def forward(socket_path: str, args: list[str], out=None) -> int:
             out.write(buf[:-keep].decode(errors="replace"))
             out.flush()
             buf = buf[-keep:]
+    print("daqlab: the hub's grading service closed the connection without an answer: see the hub's log",
+          file=sys.stderr)
     return 2
 
 

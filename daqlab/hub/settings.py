@@ -34,6 +34,7 @@ from daqlab.atomic import locked, write_atomic
 
 DEFAULT_INSTRUCTOR = "grader-daqlab"
 AUTH_KINDS = ("roster", "shared", "dummy")
+EXCHANGE_SERVICE = "daqlab-exchange"  #: the exchange service's name at the hub (daqlab.hub.exchange_service)
 
 
 def default_state() -> Path:
@@ -69,6 +70,9 @@ class HubSettings:
     cull_every: int = 300  #: how often the idle culler looks (seconds)
     exam: bool = False  #: an exam: trainees get no terminal (daqlab hub serve --exam)
     exchange: str = ""  #: nbgrader Exchange.root (default <state>/exchange)
+    exchange_service: bool = False  #: the exchange is the hub-authenticated service (daqlab.hub.exchange_service)
+    exchange_host: str = "127.0.0.1"  #: where servers reach the exchange service
+    exchange_port: int = 0  #: the exchange service's port (0: a free port at start)
     homes: str = ""  #: users' homes, one folder per user (default <state>/home)
     results: str = ""  #: published per-trainee results (default <state>/results)
     jupyter_config: str = ""  #: per-role Jupyter config folders (default <state>/jupyter)
@@ -91,6 +95,16 @@ class HubSettings:
 
     def home(self, user: str) -> Path:
         return Path(self.homes) / user
+
+    @property
+    def exchange_url(self) -> str:
+        """The exchange service's base URL (only with ``exchange_service``)."""
+        return f"http://{self.exchange_host}:{self.exchange_port}/services/{EXCHANGE_SERVICE}/"
+
+    @property
+    def exchange_store(self) -> Path:
+        """The exchange service's own folder (one machine): root's, mode 0700, in no trainee's reach."""
+        return Path(self.state) / "exchange-service"
 
     @property
     def mqtt_url(self) -> str:

@@ -16,8 +16,12 @@ resources, network policy, culling, scheduling). ``values.daqlab.yaml`` beside i
 - ``singleuser.extraFiles``: the per-role Jupyter config folders of :func:`daqlab.hub.files.role_files`
   mounted at ``/etc/daqlab/jupyter/<role>/`` (the folder ``JUPYTER_CONFIG_PATH`` names).
 
-In a pod: the exchange is an RWX volume at ``/srv/nbgrader/exchange`` in every user pod; the instructor
-also mounts the course (``/srv/daqlab/course``) and all results; a trainee mounts only
+In a pod: no exchange volume. Every user pod runs as the same uid, so nbgrader's exchange is the
+hub-authenticated service ``daqlab-exchange`` (:mod:`daqlab.hub.exchange_service`, exchange.yaml: its own
+volume, mounted in no user pod), registered with the hub by ``hub.extraConfig.daqlab`` with its token from
+the Secret :data:`EXCHANGE_TOKEN` (``hub.extraEnv``), and every user may use it (the "user" role and the
+servers' token scopes); user pods reach it on port 8765 (values.yaml's egress rule). The instructor
+mounts the course (``/srv/daqlab/course``) and all results; a trainee mounts only
 ``results/<their name>`` read-only; the plant is reached at the ``daqlab-plant`` Service (plant.yaml), the
 MQTT broker at ``mqtt://daqlab-broker:1883`` (broker.yaml): a trainee as their own device account, the
 instructor as ``platform``.
@@ -35,13 +39,15 @@ import yaml
 from daqlab.course.roster import load_roster
 from daqlab.hub import hook
 from daqlab.hub.accounts import INSTRUCTOR, TRAINEE, accounts
-from daqlab.hub.config import portable_config, user_environments
+from daqlab.hub.config import exchange_roles, portable_config, user_environments
 from daqlab.hub.files import role_files
-from daqlab.hub.settings import DEFAULT_INSTRUCTOR, HubSettings
+from daqlab.hub.settings import DEFAULT_INSTRUCTOR, EXCHANGE_SERVICE, HubSettings
 
 POD_COURSE = "/srv/daqlab/course"  #: the instructor's course root in their pod
 POD_RESULTS = "/srv/daqlab/results"  #: published results (one subfolder per trainee)
-POD_EXCHANGE = "/srv/nbgrader/exchange"  #: nbgrader exchange, an RWX volume in every user pod
+POD_EXCHANGE = "/srv/nbgrader/exchange"  #: nbgrader's Exchange.root: unused (the exchange is a service) and unmounted
+EXCHANGE_HOST, EXCHANGE_PORT = "daqlab-exchange", 8765  #: the exchange service's Service (exchange.yaml)
+EXCHANGE_TOKEN = {"name": "daqlab-exchange", "key": "token"}  #: Secret: the exchange service's hub API token
 POD_CONFIG = "/etc/daqlab/jupyter"  #: per-role Jupyter config folders (singleuser.extraFiles)
 PLANT_SERVICE = "daqlab-plant"  #: the plant's Service name (plant.yaml)
 BROKER_SERVICE = "daqlab-broker"  #: the MQTT broker's Service name (broker.yaml)
@@ -65,6 +71,7 @@ def kubernetes_settings(roster, instructor: str | None = None, seed: int = 0, ex
                        state="/srv/jupyterhub", lessons="/opt/daqlab/notebooks", plant_host=PLANT_SERVICE,
                        plant_base_port=5020, plant_seed=seed, manage_plant=False, mqtt=True,
                        mqtt_host=BROKER_SERVICE, mqtt_port=MQTT_PORT, manage_broker=False, exchange=POD_EXCHANGE,
+                       exchange_service=True, exchange_host=EXCHANGE_HOST, exchange_port=EXCHANGE_PORT,
                        homes="/home", results=POD_RESULTS, jupyter_config=POD_CONFIG, python="python3")
 
 
@@ -110,6 +117,15 @@ def extra_config(settings: HubSettings, roster: dict | None = None) -> str:
         "",
         inspect.getsource(hook.add_user_label).rstrip(),
         "",
+        "",
+        "# the exchange service (exchange.yaml): registered with its token from the Secret daqlab-exchange",
+        f"c.JupyterHub.services.append({{'name': {EXCHANGE_SERVICE!r}, 'display': False,  # noqa: F821",
+        f"                               'url': 'http://{settings.exchange_host}:{settings.exchange_port}',",
+        "                               'api_token': os.environ.get('DAQLAB_EXCHANGE_TOKEN', '')})",
+        *[f"c.JupyterHub.load_roles.append({role!r})  # noqa: F821" for role in exchange_roles(settings)],
+        "if not os.environ.get('DAQLAB_EXCHANGE_TOKEN'):",
+        "    print('DAQ Lab: DAQLAB_EXCHANGE_TOKEN is not set (hub.extraEnv, Secret daqlab-exchange): "
+        "nbgrader fetch and submit will fail')",
         "",
         "if not os.environ.get('DAQLAB_MQTT_SECRET'):",
         "    print('DAQ Lab: DAQLAB_MQTT_SECRET is not set (hub.extraEnv, Secret daqlab-mqtt): "
@@ -178,7 +194,8 @@ def render_values(roster_path: Path, instructor: str | None = None, seed: int = 
     files = {k: {**v, "stringData": _Literal(v["stringData"])} for k, v in extra_files(settings).items()}
     values = {"hub": {"extraConfig": {"daqlab": _Literal(extra_config(settings, roster))},
                       "extraEnv": {"DAQLAB_MQTT_SECRET": {"valueFrom": {"secretKeyRef": dict(MQTT_SECRET)}},
-                                   "DAQLAB_PAPER_SALT": {"valueFrom": {"secretKeyRef": dict(PAPER_SALT)}}}},
+                                   "DAQLAB_PAPER_SALT": {"valueFrom": {"secretKeyRef": dict(PAPER_SALT)}},
+                                   "DAQLAB_EXCHANGE_TOKEN": {"valueFrom": {"secretKeyRef": dict(EXCHANGE_TOKEN)}}}},
               "singleuser": {"extraFiles": files}}
     head = ("# GENERATED by `daqlab hub render-z2jh --roster grader/roster.csv` from daqlab.hub (the builder of the\n"
             "# single-machine hub). Do not edit; use with values.yaml:\n"

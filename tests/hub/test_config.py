@@ -134,6 +134,28 @@ def test_local_config_services_roles_and_spawner(settings):
         assert oct(exchange.stat().st_mode & 0o7777) == "0o1777"
 
 
+def test_the_exchange_service_option_runs_it_as_a_hub_service_every_user_may_use(settings):
+    from dataclasses import replace
+
+    from daqlab.hub.config import EXCHANGE_ACCESS
+
+    c = Config()
+    accts = apply_local(c, replace(settings, exchange_service=True))
+    (svc,) = [s for s in c.JupyterHub.services if s["name"] == "daqlab-exchange"]
+    cmd = svc["command"]
+    assert cmd[1:3] == ["-m", "daqlab.hub.exchange_service"] and svc["display"] is False
+    assert cmd[cmd.index("--root") + 1] == str(Path(settings.state) / "exchange-service")
+    assert cmd[cmd.index("--instructor") + 1] == "grader-daqlab"
+    port = int(svc["url"].rsplit(":", 1)[1])
+    assert port > 0, "a free port was taken"
+    assert {"name": "user", "scopes": ["self", EXCHANGE_ACCESS]} in c.JupyterHub.load_roles
+    assert EXCHANGE_ACCESS in c.Spawner.server_token_scopes
+    env = user_environment(replace(settings, exchange_service=True, exchange_port=port), accts["alice"])
+    assert env["DAQLAB_EXCHANGE_URL"] == f"http://127.0.0.1:{port}/services/daqlab-exchange/"
+    text = (settings.role_config("trainee") / "nbgrader_config.py").read_text()
+    assert "daqlab.hub.exchange_client.ServiceSubmit" in text and "daqlab.hub.exchange_client.ServiceList" in text
+
+
 def test_culling_off_drops_the_culler(settings):
     settings.cull_timeout = 0
     c = Config()

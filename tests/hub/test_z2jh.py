@@ -12,9 +12,16 @@ from traitlets.config import Config
 from daqlab.cli import _parser
 from daqlab.course.roster import load_roster
 from daqlab.hub.accounts import accounts, user_environment
-from daqlab.hub.config import portable_config, user_environments
+from daqlab.hub.config import EXCHANGE_ACCESS, portable_config, user_environments
 from daqlab.hub.settings import HubSettings
-from daqlab.hub.z2jh import MQTT_SECRET, POD_EXCHANGE, kubernetes_settings, render_values
+from daqlab.hub.z2jh import (
+    EXCHANGE_PORT,
+    EXCHANGE_TOKEN,
+    MQTT_SECRET,
+    kubernetes_settings,
+    render_values,
+    role_volumes,
+)
 from daqlab.northbound.accounts import derive_password
 
 from ..course_helpers import ROOT
@@ -60,19 +67,19 @@ def test_values_match_the_schema_for_the_keys_used():
     bad = dict(values, hub={**values["hub"], "extraEnv": {"DAQLAB_MQTT_SECRET": typo}})
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(bad))
     assert values["cull"]["enabled"] and values["cull"]["timeout"] >= 600
-    mounts = {m["name"]: m["mountPath"] for m in values["singleuser"]["storage"]["extraVolumeMounts"]}
-    assert mounts["nbgrader-exchange"] == POD_EXCHANGE
-    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in values["singleuser"]["storage"]["extraVolumes"]}
-    storage = {d["metadata"]["name"]: d for d in yaml.safe_load_all((Z2JH / "storage.yaml").read_text())}
-    assert storage[claims["nbgrader-exchange"]]["spec"]["accessModes"] == ["ReadWriteMany"], "every pod mounts it"
+    # no user pod mounts the exchange (they all run as one uid): it is the exchange service's volume alone
+    user_claims = [v for v in values["singleuser"]["storage"].get("extraVolumes", []) if "persistentVolumeClaim" in v]
+    assert not [v for v in user_claims if v["persistentVolumeClaim"]["claimName"] == "daqlab-exchange"]
+    assert not [v for role in role_volumes().values() for v in role["volumes"]
+                if v.get("persistentVolumeClaim", {}).get("claimName") == "daqlab-exchange"]
 
 
 def test_extra_config_is_the_builders_config_for_both_platforms():
     c, scope = hub_config_from_values()
     roster = load_roster(ROSTER)
-    local = HubSettings(roster=str(ROSTER))
+    local = HubSettings(roster=str(ROSTER), exchange_service=True)  # `daqlab hub serve --exchange-service`
     kube = kubernetes_settings(ROSTER)
-    # the portable part is the same whatever the platform: same users, admins, groups, default URL
+    # the portable part is the same whatever the platform: same users, admins, groups, default URL, token scopes
     assert portable_config(local, accounts(local, roster)) == portable_config(kube, accounts(kube, roster))
     for cls, traits in portable_config(local, accounts(local, roster)).items():
         for name, value in traits.items():
@@ -91,6 +98,12 @@ def test_extra_config_is_the_builders_config_for_both_platforms():
     assert (env_kube["t05"]["DAQLAB_MQTT_URL"], env_kube["t05"]["DAQLAB_MQTT_USER"]) == ("mqtt://daqlab-broker:1883", "t05")
     assert env_kube["grader-daqlab"]["DAQLAB_MQTT_USER"] == "platform"
     assert not [u for u, e in env_kube.items() if "DAQLAB_MQTT_PASSWORD" in e], "no password in the values"
+    # the exchange service: registered with its token from the hub pod's environment, usable by every user
+    (svc,) = c.JupyterHub.services.get_value([])
+    assert (svc["name"], svc["url"], svc["api_token"]) == ("daqlab-exchange", "http://daqlab-exchange:8765", "")
+    assert c.JupyterHub.load_roles.get_value([]) == [{"name": "user", "scopes": ["self", EXCHANGE_ACCESS]}]
+    assert EXCHANGE_ACCESS in c.Spawner.server_token_scopes
+    assert {e["DAQLAB_EXCHANGE_URL"] for e in env_kube.values()} == {"http://daqlab-exchange:8765/services/daqlab-exchange/"}
 
 
 def test_extra_config_hook_sets_environment_volumes_and_profile(monkeypatch):
@@ -131,8 +144,11 @@ def test_extra_files_ship_the_role_configs():
     files = merged_values()["singleuser"]["extraFiles"]
     by_path = {f["mountPath"]: f["stringData"] for f in files.values()}
     trainee = by_path["/etc/daqlab/jupyter/trainee/nbgrader_config.py"]
-    assert "student_id" in trainee and POD_EXCHANGE in trainee
-    assert "check_owner = False" in by_path["/etc/daqlab/jupyter/instructor/nbgrader_config.py"]
+    instructor = by_path["/etc/daqlab/jupyter/instructor/nbgrader_config.py"]
+    for text in (trainee, instructor):  # every exchange operation goes through the hub service
+        assert 'c.ExchangeFactory.submit = "daqlab.hub.exchange_client.ServiceSubmit"' in text
+        assert 'c.ExchangeFactory.collect = "daqlab.hub.exchange_client.ServiceCollect"' in text
+    assert "OwnedCollect" not in instructor
     server = json.loads(by_path["/etc/daqlab/jupyter/trainee/jupyter_server_config.json"])
     assert server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
     page = json.loads(by_path["/etc/daqlab/jupyter/trainee/labconfig/page_config.json"])
@@ -171,6 +187,35 @@ def egress_to(labels: dict) -> dict:
     (rule,) = [r for r in merged_values()["singleuser"]["networkPolicy"]["egress"]
                if r["to"][0]["podSelector"]["matchLabels"].items() <= labels.items()]
     return rule
+
+
+def test_exchange_deployment_service_secret_and_egress_are_wired_together():
+    docs = list(yaml.safe_load_all((Z2JH / "exchange.yaml").read_text()))
+    by_kind = {d["kind"]: d for d in docs}
+    dep, svc = by_kind["Deployment"], by_kind["Service"]
+    assert dep["spec"]["replicas"] == 1, "one writer of the exchange folder"
+    pod = dep["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert svc["spec"]["selector"].items() <= labels.items()
+    assert labels["hub.jupyter.org/network-access-hub"] == "true", "it asks the hub who a token belongs to"
+    kube = kubernetes_settings(ROSTER)
+    assert svc["metadata"]["name"] == kube.exchange_host and svc["spec"]["ports"][0]["port"] == kube.exchange_port
+    (container,) = pod["spec"]["containers"]
+    cmd = container["command"] + container["args"]
+    assert cmd[:3] == ["python3", "-m", "daqlab.hub.exchange_service"]
+    assert cmd[cmd.index("--port") + 1] == str(EXCHANGE_PORT) and cmd[cmd.index("--course") + 1] == kube.course_id
+    assert cmd[cmd.index("--instructor") + 1] == kube.instructor
+    env = {e["name"]: e for e in container["env"]}
+    assert env["JUPYTERHUB_API_TOKEN"]["valueFrom"]["secretKeyRef"] == EXCHANGE_TOKEN
+    assert env["JUPYTERHUB_SERVICE_NAME"]["value"] == "daqlab-exchange"
+    hub_env = merged_values()["hub"]["extraEnv"]
+    assert hub_env["DAQLAB_EXCHANGE_TOKEN"]["valueFrom"]["secretKeyRef"] == EXCHANGE_TOKEN, "the hub knows the same token"
+    assert pod["spec"]["securityContext"]["runAsUser"] != 1000, "not the uid every user pod runs as"
+    (vol,) = pod["spec"]["volumes"]
+    assert vol["persistentVolumeClaim"]["claimName"] == "daqlab-exchange"
+    rule = egress_to(labels)
+    assert rule["ports"] == [{"protocol": "TCP", "port": EXCHANGE_PORT}]
 
 
 def test_broker_deployment_service_and_secret_are_wired_together():
