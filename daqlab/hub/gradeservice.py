@@ -57,7 +57,7 @@ async def _handle(reader, writer, course: str, roster: str, staff_gid: int, pyth
         if not _is_staff(uid, staff_gid):
             try:  # read the request first: closing on an unread request would break the caller's send
                 await asyncio.wait_for(reader.readline(), 10)
-            except (asyncio.TimeoutError, OSError):
+            except (TimeoutError, OSError):
                 pass
             writer.write(f"daqlab: uid {uid} is not staff: only the instructor may grade\n{END}2\n".encode())
             return
