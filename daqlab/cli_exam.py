@@ -41,6 +41,20 @@ def add_parsers(sub, fmt) -> None:
     pp.add_argument("--key", action="store_true", help="also print the key (reads the instructor-side bank)")
     pp.add_argument("--bank", default=str(paths.source() / "exam" / "bank"), help="bank folder for --key")
 
+    win = esub.add_parser("window", formatter_class=fmt, help="set a timed paper's duration and closing time",
+                          description="Set the clock of a timed (exam) paper: each trainee's time starts when they "
+                                      "first open it and ends after MINUTES or at the closing time, whichever comes "
+                                      "first; the form locks then and later submissions are flagged late. Writes "
+                                      "exam.json in source/ and release/; release the assignment again to apply.",
+                          epilog="Examples:\n  daqlab exam window theory-contest --minutes 60\n"
+                                 "  daqlab exam window theory-contest --minutes 60 --closes 2026-12-05T11:00+08:00\n"
+                                 "  daqlab exam window theory-contest --show")
+    win.add_argument("assignment", help="a theory assignment, e.g. theory-contest")
+    win.add_argument("--minutes", type=float, default=None, help="the duration of each trainee's paper")
+    win.add_argument("--closes", default=None, help="ISO time after which no one has time left ('none' to clear)")
+    win.add_argument("--show", action="store_true", help="print the current settings only")
+    win.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
+
     course = sub.add_parser("course", formatter_class=fmt, help="instructor pipeline over nbgrader",
                             description="Instructor pipeline over nbgrader on this course folder.",
                             epilog="Example:\n  daqlab course generate theory-contest")
@@ -102,7 +116,8 @@ def add_parsers(sub, fmt) -> None:
 
 def run(args) -> int:
     if args.command == "exam":
-        return {"check-bank": _check_bank, "build": _build, "paper": _paper}[args.exam_command](args)
+        return {"check-bank": _check_bank, "build": _build, "paper": _paper,
+                "window": _window}[args.exam_command](args)
     return {"generate": _generate, "grade": _grade, "release": _exchange, "collect": _exchange,
             "feedback": _exchange, "export": _export, "roster": _roster}[args.course_command](args)
 
@@ -132,6 +147,46 @@ def _build(args) -> int:
     for path in build(args.bank, args.source, args.only):
         print(f"wrote {path}")
     print("next: daqlab course generate   (source/ -> release/)")
+    return 0
+
+
+def _window(args) -> int:
+    import json
+
+    from daqlab.atomic import write_atomic
+    from daqlab.exam.clock import EXAM_FILE, parse_time, settings
+
+    course = Path(args.course)
+    src = course / "source" / args.assignment
+    if not src.is_dir():
+        print(f"daqlab: no assignment {args.assignment} under {course / 'source'}: name a theory paper, "
+              "e.g. theory-contest", file=sys.stderr)
+        return 2
+    conf = settings(src) or {"minutes": None, "closes": None}
+    if args.show or (args.minutes is None and args.closes is None):
+        print(json.dumps(conf, ensure_ascii=False))
+        return 0
+    if args.minutes is not None:
+        if args.minutes <= 0:
+            print("daqlab: --minutes must be more than 0", file=sys.stderr)
+            return 2
+        conf["minutes"] = args.minutes
+    if args.closes is not None:
+        if args.closes.lower() == "none":
+            conf["closes"] = None
+        elif parse_time(args.closes) is None or parse_time(args.closes).tzinfo is None:
+            print(f"daqlab: --closes {args.closes!r} is not an ISO time, e.g. 2026-12-05T11:00+08:00", file=sys.stderr)
+            return 2
+        else:
+            conf["closes"] = parse_time(args.closes).isoformat()
+    if not conf.get("minutes"):
+        print("daqlab: a timed paper needs --minutes", file=sys.stderr)
+        return 2
+    for folder in (src, course / "release" / args.assignment):
+        if folder.is_dir():
+            write_atomic(folder / EXAM_FILE, json.dumps(conf, indent=1) + "\n")
+    print(f"{args.assignment}: {conf['minutes']:g} min per trainee" + (f", closes {conf['closes']}" if conf["closes"]
+                                                                      else "") + f"\nnext: daqlab course release {args.assignment}")
     return 0
 
 

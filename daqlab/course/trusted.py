@@ -101,12 +101,16 @@ class TrustedGrade(NbGraderPreprocessor):
 
         keys = bank(env.get("DAQLAB_EXAM_BANK", ""))
         assignment, student = resources["nbgrader"]["assignment"], resources["nbgrader"]["student"]
+        folder = Path(resources["metadata"]["path"])  # autograded/<student>/<assignment>: the submission's files
         try:
             tg = grade_cells(nb.cells, assignment=assignment, student=student, bank=keys,
-                             course=env.get("DAQLAB_COURSE", "daqlab"))
+                             course=env.get("DAQLAB_COURSE", "daqlab"), folder=folder, course_root=folder.parents[2])
         except (KeyError, ValueError) as exc:
             raise GraderError(f"cannot score {assignment}: {exc}") from exc
         state["flags"] += tg.problems
+        if tg.timing.get("late_minutes"):
+            state["flags"].append(f"迟交 {tg.timing['late_minutes']} 分钟（late by {tg.timing['late_minutes']} min: "
+                                  f"deadline {tg.timing['deadline']}, submitted {tg.timing['submitted']}）")
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
@@ -119,7 +123,8 @@ class TrustedGrade(NbGraderPreprocessor):
             cell.outputs = _score_outputs(tg.area_text(area, keys), tg.area(area)[0])
         out = Path(resources["metadata"]["path"]) / "exam_results.json"
         write_atomic(out, json.dumps({"course": tg.paper.course, "assignment": assignment, "student": student,
-                                      "blueprint": tg.paper.blueprint.name,
+                                      "blueprint": tg.paper.blueprint.name, "answer_source": tg.source,
+                                      "timing": tg.timing,
                                       "items": [r.to_dict() for r in tg.results]}, ensure_ascii=False, indent=1))
 
     # ----------------------------------------------------------- practical

@@ -148,7 +148,7 @@ def load_bank(path) -> dict[str, Item]:
     problems, items, stems, seen = [], {}, {}, set()
     for f in files:
         try:
-            data = yaml.safe_load(f.read_text(encoding="utf-8"))
+            data = yaml.load(f.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:  # file:line:column, as an editor wants it
             mark = getattr(exc, "problem_mark", None)
             where = f"{f}:{mark.line + 1}:{mark.column + 1}" if mark else str(f)

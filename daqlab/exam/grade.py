@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from daqlab.exam import clock, sheetfile
 from daqlab.exam.bank import AREAS, load_public
 from daqlab.exam.blueprint import for_assignment
 from daqlab.exam.literal import ANSWER_VARS, read_cells
@@ -25,6 +27,8 @@ class TheoryGrade:
     paper: Paper  #: the submission's paper
     results: list[ItemResult]  #: one per item
     problems: list[str] = field(default_factory=list)  #: unreadable answer cells and keys
+    source: str = ""  #: where the answers came from (the form's answers.json, the typed cells, both)
+    timing: dict = field(default_factory=dict)  #: deadline, late_minutes, used_minutes (timed papers)
 
     def area(self, area: str) -> tuple[float, float]:
         rs = [r for r in self.results if r.area == area]
@@ -35,6 +39,8 @@ class TheoryGrade:
         _, en, zh = AREAS[area]
         earned, available = self.area(area)
         lines = [f"{zh} · {en}: {earned:g} / {available:g}"]
+        if self.source and area == self.results[0].area:  # said once, in the first area's cell
+            lines.append(f"  {self.source}")
         for r in (r for r in self.results if r.area == area):
             if r.status == "unreadable":
                 lines.append(f"  {r.number:>3} ✗ {r.message}")
@@ -54,14 +60,44 @@ def paper_for(assignment: str, student: str, course: str = "daqlab", bank: dict 
                 assignment=assignment, student=student, salt=os.environ.get(SALT_ENV, ""))
 
 
-def grade_cells(cells: list, *, assignment: str, student: str, bank: dict, course: str = "daqlab") -> TheoryGrade:
-    """Score the notebook ``cells`` of ``student``'s ``assignment`` against ``bank`` (the keys)."""
+def grade_cells(cells: list, *, assignment: str, student: str, bank: dict, course: str = "daqlab",
+                folder: Path | None = None, course_root: Path | None = None) -> TheoryGrade:
+    """Score the notebook ``cells`` of ``student``'s ``assignment`` against ``bank`` (the keys). ``folder``: the
+    submission's folder (its ``answers.json`` from the form, its ``timestamp.txt``); ``course_root``: the
+    instructor's course (the paper's clock settings in ``release/``, the recorded starts in ``exam-clocks/``)."""
     paper = paper_for(assignment, student, course, bank)
     sheet = read_cells(cells)
-    results = score_paper(paper, bank, sheet.answers)
+    problems = list(sheet.problems)
+    form = None
+    if folder is not None:
+        try:
+            got = sheetfile.read(folder)
+            form = got[0] if got else None
+        except sheetfile.SheetError as exc:
+            problems.append(str(exc))
+    answers, source = sheetfile.merge(form, sheet.answers)
+    results = score_paper(paper, bank, answers)
     lost = {TYPE_OF_VAR[v]: why for v, why in sheet.unreadable.items() if v in ANSWER_VARS}
     if lost:
         results = [ItemResult(r.number, r.item_id, r.area, r.type, r.points, 0.0, "", None, False, "unreadable",
-                              f"答案不是字面值，不得分：{lost[r.type]}", r.key) if r.type in lost else r
-                   for r in results]
-    return TheoryGrade(paper, results, list(sheet.problems))
+                              f"答案不是字面值，不得分：{lost[r.type]}", r.key)
+                   if r.type in lost and not (form and r.number in form) else r for r in results]
+    return TheoryGrade(paper, results, problems, source, timing(assignment, student, folder, course_root))
+
+
+def timing(assignment: str, student: str, folder: Path | None, course_root: Path | None) -> dict:
+    """Deadline, lateness and time used of a timed paper's submission ({} for an untimed one)."""
+    if folder is None or course_root is None:
+        return {}
+    conf = clock.settings(Path(course_root) / "release" / assignment)
+    if conf is None:
+        return {}
+    try:
+        submitted = clock.parse_time((Path(folder) / "timestamp.txt").read_text())
+    except OSError:
+        submitted = None
+    started = clock.started_by_service(course_root, assignment, student)
+    out = clock.lateness(submitted, started, conf)
+    out.update(started=started.isoformat() if started else None,
+               submitted=submitted.isoformat() if submitted else None)
+    return out

@@ -13,10 +13,12 @@ instructor published for this trainee (:func:`my_paper`), drawn with the instruc
 
 from __future__ import annotations
 
+import functools
 import getpass
 import html
 import os
 from dataclasses import replace
+from pathlib import Path
 
 from daqlab.exam.answers import AnswerFormatError, normalise
 from daqlab.exam.bank import AREAS, TYPE_NAMES, load_public
@@ -74,13 +76,22 @@ def my_paper(assignment: str) -> Paper:
 
 
 def _instructor_texts() -> dict | None:
-    """Every item's text (no keys) from the instructor's bank, when this process can read it; else None."""
-    from pathlib import Path
-
+    """Every item's text (no keys) from the instructor's bank, when this process can read it; else None.
+    Read once per kernel while the bank's files are unchanged (a paper notebook asks for it in every cell)."""
     from daqlab import paths
-    from daqlab.exam.bank import BankError, item_text, load_bank
 
     folder = Path(os.environ.get("DAQLAB_EXAM_BANK") or paths.source() / "exam" / "bank")
+    try:
+        stamp = tuple((f.name, f.stat().st_mtime_ns) for f in sorted(folder.glob("*.yaml")))
+    except OSError:
+        return None
+    return _texts_of(str(folder), stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _texts_of(folder: str, _stamp: tuple) -> dict | None:
+    from daqlab.exam.bank import BankError, item_text, load_bank
+
     try:
         return {iid: item_text(it) for iid, it in load_bank(folder).items()}
     except (BankError, OSError):
@@ -162,8 +173,18 @@ def _merge(*sheets) -> dict:
 
 def check_answers(assignment: str, *sheets) -> list[str]:
     """Format problems in the answer dicts (empty list = every answer readable). Prints a summary."""
+    from daqlab.exam import sheetfile
+
     paper = my_paper(assignment)
     answers = _merge(*sheets)
+    try:  # the answer form's sheet counts too, as the grader combines them
+        got = sheetfile.read(Path.cwd())
+    except sheetfile.SheetError as exc:
+        print("  ✗", exc)
+        got = None
+    if got:
+        answers, source = sheetfile.merge(got[0], answers)
+        print(source)
     problems, blank = [], 0
     for pi in paper.items:
         a = answers.get(pi.number)

@@ -17,7 +17,9 @@ submit                 the released assignment            the submission; the se
                                                           local cache copy is renamed to match
 fetch_feedback         own feedback                       -
 release_assignment     -                                  the release (instructor)
-collect                every submission of the assignment -
+collect                every submission of the            -
+                       assignment; the exam clocks (saved
+                       in ``<course>/exam-clocks/``)
 release_feedback       -                                  the feedback files (instructor)
 =====================  =================================  ==================================================
 
@@ -191,7 +193,22 @@ class ServiceCollect(ServiceExchange, ExchangeCollect):
     def start(self):
         self.check_owner = False  # the service named each submission after the account that sent it
         with self.mirrored(["inbound"], self.coursedir.assignment_id):
-            return super().start()
+            result = super().start()
+        self._save_clocks()
+        return result
+
+    def _save_clocks(self) -> None:
+        """Every trainee's recorded start of a timed paper, for the grader's lateness check
+        (``<course>/exam-clocks/<assignment>.json``, :mod:`daqlab.exam.clock`)."""
+        from daqlab.atomic import write_atomic
+        from daqlab.exam.clock import CLOCKS_DIR
+
+        a = self.coursedir.assignment_id
+        starts = json.loads(self.call("GET", "clock", assignment=a))
+        if starts:
+            folder = Path(self.coursedir.root) / CLOCKS_DIR
+            folder.mkdir(exist_ok=True)
+            write_atomic(folder / f"{a}.json", json.dumps(starts, indent=1))
 
 
 class ServiceReleaseFeedback(ServiceExchange, ExchangeReleaseFeedback):

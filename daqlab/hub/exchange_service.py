@@ -15,7 +15,9 @@ anyone signed in   ``GET api/view``: the released assignments (``outbound/``) an
                    ``inbound/<their hub name>+<assignment>+<the service's time>+<random>``: the name the
                    client claims and the time it claims are ignored, so no one submits as someone else or
                    back-dates a submission; at most :data:`MAX_SUBMISSIONS` per trainee and assignment
-an instructor      also ``GET api/view?parts=inbound`` (every submission), ``PUT``/``DELETE api/release``
+                   ``POST api/clock``: start their clock of a timed paper (the first call only) and return
+                   it with the service's time (:mod:`daqlab.exam.clock`)
+an instructor      also ``GET api/clock`` (every trainee's start), ``GET api/view?parts=inbound`` (every submission), ``PUT``/``DELETE api/release``
                    (release or withdraw an assignment) and ``POST api/feedback``
 =================  ===========================================================================================
 
@@ -127,6 +129,29 @@ class Store:
     def _submissions_of(self, user: str, assignment: str | None) -> list[Path]:
         pattern = f"{user}+{assignment}+*" if assignment else f"{user}+*"
         return sorted(p for p in self._part("inbound").glob(pattern) if p.is_dir())
+
+    # ------------------------------------------------------------------ clocks
+    def clock(self, user: str, assignment: str) -> dict:
+        """Start ``user``'s clock for ``assignment`` (the first call only) and return it with the time now."""
+        if not (self._part("outbound") / assignment).is_dir():
+            raise Refused(404, f"作业 {assignment} 尚未发布", f"assignment {assignment} is not released")
+        from daqlab.atomic import locked, write_atomic
+
+        path = self.course_dir / "clock" / f"{assignment}.json"
+        path.parent.mkdir(exist_ok=True)
+        now = datetime.now(UTC).isoformat()
+        with locked(path):
+            starts = json.loads(path.read_text()) if path.exists() else {}
+            if user not in starts:
+                starts[user] = now
+                write_atomic(path, json.dumps(starts, indent=1))
+        return {"student": user, "started": starts[user], "now": now}
+
+    def clocks(self, user: str, assignment: str) -> dict:
+        """Every trainee's recorded start for ``assignment`` (the instructor's, for lateness)."""
+        self._instructor(user, "查看计时记录", "see the exam clocks")
+        path = self.course_dir / "clock" / f"{assignment}.json"
+        return json.loads(path.read_text()) if path.exists() else {}
 
     # ------------------------------------------------------------------ writing
     def submit(self, user: str, assignment: str, data: bytes) -> dict:
@@ -270,13 +295,21 @@ def make_app(store: Store, prefix: str, hub_auth=None):
         def delete(self):
             self._reply(lambda: store.withdraw(self.user, self._args(True)))
 
+    class Clock(Handler):
+        def post(self):
+            self._reply(lambda: store.clock(self.user, self._args(True)))
+
+        def get(self):
+            self._reply(lambda: store.clocks(self.user, self._args(True)))
+
     class Feedback(Handler):
         def post(self):
             self._reply(lambda: (self._args(), store.feedback(self.user, self.request.body))[1])
 
     p = prefix.rstrip("/")
     return web.Application([(f"{p}/api/view", View), (f"{p}/api/submit", Submit),
-                            (f"{p}/api/release", Release), (f"{p}/api/feedback", Feedback)])
+                            (f"{p}/api/release", Release), (f"{p}/api/feedback", Feedback),
+                            (f"{p}/api/clock", Clock)])
 
 
 def main(argv=None) -> int:

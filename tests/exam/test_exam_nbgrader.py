@@ -12,7 +12,6 @@ from daqlab.course.generate import generate_all
 from daqlab.course.grade import grade
 from daqlab.exam.bank import load_bank
 from daqlab.exam.blueprint import contest
-from daqlab.exam.notebook import render
 from daqlab.exam.paper import draw
 from daqlab.exam.score import shown_key
 
@@ -126,6 +125,8 @@ def test_exam_mode_feedback_hides_keys_and_explanations(graded):
 def test_the_trainee_sees_the_paper_the_grader_rebuilds(graded, tmp_path):
     course, _, _, bank = graded
     nb = nbformat.read(course / "release" / A / f"{A}.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell(  # what the form shows: numbers, items, option order
+        "import json\nprint(json.dumps([[pi.number, pi.item_id, list(pi.order)] for pi in form.paper.items]))"))
     env_before = dict(os.environ)
     os.environ.pop("DAQLAB_EXAM_BANK", None)
     os.environ["DAQLAB_STUDENT_ID"] = "dave"
@@ -135,7 +136,9 @@ def test_the_trainee_sees_the_paper_the_grader_rebuilds(graded, tmp_path):
     finally:
         os.environ.clear()
         os.environ.update(env_before)
-    shown = "".join(nb.cells[1].outputs[0]["data"]["text/html"])
-    assert shown == render(draw(bank, contest(), course="daqlab", assignment=A, student="dave"))
+    assert "application/vnd.jupyter.widget-view+json" in nb.cells[1].outputs[0]["data"], "the answer form"
+    shown = json.loads(nb.cells[2].outputs[0]["text"])
+    want = draw(bank, contest(), course="daqlab", assignment=A, student="dave")
+    assert shown == [[pi.number, pi.item_id, list(pi.order)] for pi in want.items]
     grade_outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "scored after submission" in grade_outputs, "no keys in a trainee kernel: format check only"

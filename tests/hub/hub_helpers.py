@@ -26,6 +26,22 @@ from daqlab.hub.settings import HubSettings, Secrets
 CONFIG = Path(__file__).resolve().parents[2] / "grader" / "jupyterhub" / "jupyterhub_config.py"
 
 
+def service_hub_settings(tmp_path: Path, assignments: list[str], trainees: str, proxy, **extra) -> HubSettings:
+    """A course with ``assignments`` and a hub on free loopback ports with the exchange service, no plant, no
+    broker, no culling (``trainees``: the roster's rows after its header)."""
+    from ..course_helpers import make_course
+    from ..helpers import free_port_block
+
+    course = make_course(tmp_path, assignments)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name,station\n" + trainees, encoding="utf-8")
+    ports = free_port_block(4)
+    return HubSettings(course_root=str(course), roster=str(roster), state=str(tmp_path / "hub"), port=ports,
+                       hub_port=ports + 1, proxy_api_port=ports + 2, plant_base_port=free_port_block(3),
+                       manage_plant=False, mqtt=False, cull_timeout=0, proxy_command=str(proxy),
+                       exchange_service=True, **extra)
+
+
 class HubError(AssertionError):
     pass
 

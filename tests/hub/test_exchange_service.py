@@ -17,21 +17,17 @@ from urllib.parse import quote
 
 import pytest
 
-from daqlab.hub.settings import HubSettings
-
-from ..course_helpers import make_course
-from ..helpers import free_port_block
-from .hub_helpers import Hub
+from .hub_helpers import Hub, service_hub_settings
 from .test_hub_e2e import need_npm_proxy
 from .test_isolation import need_root
 
 pytestmark = pytest.mark.slow
 
 T = "theory-practice-modbus"
-GRADER = "grader-daqlab"
-MARK = {"alice": "ALICE-MARK-7f3", "bob": "BOB-MARK-91c"}
+GRADER = "teacher-ex"
+MARK = {"ada": "ADA-MARK-7f3", "ben": "BEN-MARK-91c"}
 
-# Runs in alice's kernel with her server's environment. One line per probe: "name: <HTTP status or outcome>".
+# Runs in ada's kernel with her server's environment. One line per probe: "name: <HTTP status or outcome>".
 ATTACKS = textwrap.dedent("""
     import io, json, os, subprocess, sys, tarfile, urllib.error, urllib.request
     S = json.loads({settings!r})
@@ -71,10 +67,10 @@ ATTACKS = textwrap.dedent("""
         print("store on disk: OPEN")
     except PermissionError:
         print("store on disk: refused")
-    # nbgrader's own submit, claiming to be bob
-    r = subprocess.run([sys.executable, "-m", "nbgrader", "submit", A, "--student", "bob"], capture_output=True,
+    # nbgrader's own submit, claiming to be ben
+    r = subprocess.run([sys.executable, "-m", "nbgrader", "submit", A, "--student", "ben"], capture_output=True,
                        text=True, cwd=os.path.expanduser("~"))
-    print("submit as bob:", r.returncode, (r.stdout + r.stderr).replace(chr(10), " ")[-300:])
+    print("submit as ben:", r.returncode, (r.stdout + r.stderr).replace(chr(10), " ")[-300:])
 """)
 
 
@@ -92,18 +88,12 @@ def nbgrader_in(hub, user, *args) -> str:
 def test_the_exchange_service_gives_each_user_only_what_is_theirs(tmp_path):
     need_root()
     proxy = need_npm_proxy()
-    course = make_course(tmp_path, [T])
-    roster = tmp_path / "roster.csv"
-    roster.write_text("student_id,name,station\nalice,Alice,1\nbob,Bob,2\n", encoding="utf-8")
-    ports = free_port_block(4)
-    settings = HubSettings(course_root=str(course), roster=str(roster), state=str(tmp_path / "hub"), port=ports,
-                           hub_port=ports + 1, proxy_api_port=ports + 2, plant_base_port=free_port_block(3),
-                           manage_plant=False, mqtt=False, cull_timeout=0, proxy_command=str(proxy),
-                           exchange_service=True)
+    settings = service_hub_settings(tmp_path, [T], "ada,Ada Sun,1\nben,Ben Gao,2\n", proxy, instructor=GRADER)
+    course = Path(settings.course_root)
     hub = Hub(settings, tmp_path / "hub.log")
     try:
         hub.start()
-        for u in (GRADER, "alice", "bob"):
+        for u in (GRADER, "ada", "ben"):
             hub.start_server(u)
         for step in ("assign", "release"):  # the formgrader's buttons: the release goes to the service
             r = hub.user(GRADER, "POST", f"formgrader/api/assignment/{T}/{step}")
@@ -113,7 +103,7 @@ def test_the_exchange_service_gives_each_user_only_what_is_theirs(tmp_path):
         assert not (Path(settings.exchange) / "daqlab").exists(), "nothing goes through the shared folder"
 
         # honest path, as JupyterLab's Assignments list does it: list, fetch, edit, submit
-        for s in ("alice", "bob"):
+        for s in ("ada", "ben"):
             listed = hub.user(s, "GET", "assignments?course_id=daqlab")
             assert listed["success"] and [a["status"] for a in listed["value"] if a["assignment_id"] == T] == ["released"]
             assert hub.user(s, "POST", "assignments/fetch", {"course_id": "daqlab", "assignment_id": T})["success"]
@@ -125,10 +115,10 @@ def test_the_exchange_service_gives_each_user_only_what_is_theirs(tmp_path):
             r = hub.user(s, "POST", "assignments/submit", {"course_id": "daqlab", "assignment_id": T})
             assert r["success"], r
         subs = sorted(p.name.split("+")[0] for p in (store / "inbound").iterdir())
-        assert subs == ["alice", "bob"]
+        assert subs == ["ada", "ben"]
 
-        # alice's kernel, with her own hub token, tries what a curious trainee would
-        out = hub.run_code("alice", ATTACKS.format(settings=json.dumps({"assignment": T,
+        # ada's kernel, with her own hub token, tries what a curious trainee would
+        out = hub.run_code("ada", ATTACKS.format(settings=json.dumps({"assignment": T,
                                                                          "store": str(settings.exchange_store)})))
         lines = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
         for probe in ("no token", "a made-up token", "every submission", "replace the release",
@@ -137,34 +127,34 @@ def test_the_exchange_service_gives_each_user_only_what_is_theirs(tmp_path):
         assert lines["escape the inbound"] == "400", out
         assert lines["own view"] == "200" and lines["store on disk"] == "refused", out
         assert not [n for n in json.loads(lines["own view holds"]) if not n.startswith("outbound")], out
-        assert lines["submit as bob"].startswith("0"), out  # accepted, but as alice's
+        assert lines["submit as ben"].startswith("0"), out  # accepted, but as ada's
         names = sorted(p.name.split("+")[0] for p in (store / "inbound").iterdir())
-        assert names == ["alice", "alice", "bob"], names
+        assert names == ["ada", "ada", "ben"], names
         assert json.loads((store / "outbound" / T / f"{T}.ipynb").read_text())["cells"], "the release is intact"
         assert sorted(p.name for p in (store / "feedback").iterdir()) == []
 
         # the instructor collects, grades and returns feedback from a kernel, through the same service
         for step in (("collect", T), ("grade", T, "--timeout", "30"), ("feedback", T)):
             nbgrader_in(hub, GRADER, "daqlab.cli", "course", *step)
-        for s in ("alice", "bob"):
+        for s in ("ada", "ben"):
             text = (course / "submitted" / s / T / f"{T}.ipynb").read_text(encoding="utf-8")
-            other = MARK["bob" if s == "alice" else "alice"]
+            other = MARK["ben" if s == "ada" else "ada"]
             assert MARK[s] in text and other not in text, f"{s}'s collected work is {s}'s own"
 
         # each trainee fetches feedback and gets their own, and the service shows them no one else's
         from nbgrader.utils import notebook_hash
 
-        secret = (course / "submitted" / "bob" / T / "submission_secret.txt").read_text()
-        bobs = f"{notebook_hash(secret=secret, notebook_id=T)}.html"
-        assert (store / "feedback" / bobs).is_file()
-        for s in ("alice", "bob"):
+        secret = (course / "submitted" / "ben" / T / "submission_secret.txt").read_text()
+        bens = f"{notebook_hash(secret=secret, notebook_id=T)}.html"
+        assert (store / "feedback" / bens).is_file()
+        for s in ("ada", "ben"):
             r = hub.user(s, "POST", "assignments/fetch_feedback", {"course_id": "daqlab", "assignment_id": T})
             assert r["success"], r
             (stamp,) = hub.user(s, "GET", f"api/contents/{T}/feedback")["content"]
             path = quote(f"{T}/feedback/{stamp['name']}/{T}.html")
             html = hub.user(s, "GET", f"api/contents/{path}?content=1")["content"]
-            assert MARK[s] in html and MARK["bob" if s == "alice" else "alice"] not in html
-        out = hub.run_code("alice", textwrap.dedent("""
+            assert MARK[s] in html and MARK["ben" if s == "ada" else "ada"] not in html
+        out = hub.run_code("ada", textwrap.dedent("""
             import io, json, os, tarfile, urllib.request
             req = urllib.request.Request(os.environ["DAQLAB_EXCHANGE_URL"] + "api/view?course=daqlab&parts=feedback")
             req.add_header("Authorization", "token " + os.environ["JUPYTERHUB_API_TOKEN"])
@@ -172,8 +162,8 @@ def test_the_exchange_service_gives_each_user_only_what_is_theirs(tmp_path):
                 print(json.dumps(sorted(m.name for m in tar if m.isfile())))
         """))
         seen = json.loads(out.strip())
-        assert len(seen) == 1 and f"feedback/{bobs}" not in seen, out
-        listed = hub.user("alice", "GET", "assignments?course_id=daqlab")["value"]
+        assert len(seen) == 1 and f"feedback/{bens}" not in seen, out
+        listed = hub.user("ada", "GET", "assignments?course_id=daqlab")["value"]
         (mine,) = [a for a in listed if a["assignment_id"] == T and a["status"] == "submitted"]
         assert len(mine["submissions"]) == 2 and all(x["has_local_feedback"] for x in mine["submissions"][-1:]), mine
     finally:

@@ -152,3 +152,16 @@ def test_an_upload_larger_than_the_limit_is_refused(tmp_path):
         tarballs.unpack(tarballs.pack({"big": big}), tmp_path / "out", max_bytes=8000)
     assert not (tmp_path / "out").exists()
     assert tarballs.MAX_BYTES == 100 * 1000 * 1000  # the default is nbgrader's own max_dir_size (100000 KB)
+
+
+def test_a_clock_starts_once_per_trainee_and_only_the_instructor_reads_them_all(store, tmp_path):
+    first = store.clock("alice", A)
+    again = store.clock("alice", A)  # a reload, a restart: the same start
+    assert again["started"] == first["started"] and again["now"] >= first["now"]
+    store.clock("bob", A)
+    assert set(store.clocks("teacher", A)) == {"alice", "bob"}
+    with pytest.raises(Refused) as exc:
+        store.clocks("alice", A)
+    assert exc.value.status == 403
+    with pytest.raises(Refused, match="尚未发布"):
+        store.clock("alice", "theory-contest")
