@@ -12,7 +12,9 @@ Voila for a browser-only exam room:
   grader reads it as data;
 - a timed paper (``exam.json``, :mod:`daqlab.exam.clock`) counts down from the start the server recorded and
   locks the form at zero (answers already saved stay; a submission after the deadline is flagged late);
-- "交卷 Submit" runs ``nbgrader submit`` for the assignment (asks once more first).
+- "交卷 Submit" runs ``nbgrader submit`` for the assignment (asks once more first);
+- a practice paper has "确认并看答案 Check" on every item: the key and explanation at once, the item locked,
+  and only the first checked answer counts (:mod:`daqlab.exam.practice`); an exam paper shows nothing.
 
 Typing into the answer cells keeps working; the grader combines both (the form's answer wins for a question
 answered in both) and says so.
@@ -73,6 +75,9 @@ class AnswerForm:
             got = None
         self.answers, self.flags = ({}, set()) if got is None else (dict(got[0]), set(got[1]))
         self.answers = {n: v for n, v in self.answers.items() if n in self.by_number}
+        self.practice = bool(self.paper.blueprint.feedback)  # instant feedback (daqlab.exam.practice)
+        self.checked = sheetfile.read_checked(self.folder) if self.practice else {}
+        self._local_keys = None
         try:
             self.clock = clock.start(assignment, self.folder, self.paper.course)
         except OSError as exc:  # the service does not answer: the form still works, untimed
@@ -82,6 +87,10 @@ class AnswerForm:
         self.current = self.paper.items[0].number
         self.groups: dict[int, object] = {}
         self.inputs: dict[int, list] = {}
+        self.choices: dict[int, list] = {}  #: the answer widgets of a question (radio, or its check boxes)
+        self.flag_buttons: dict[int, object] = {}
+        self._verdicts: dict[int, object] = {}
+        self._checks: dict[int, object] = {}
         self._build()
         self._tick()
 
@@ -161,17 +170,90 @@ class AnswerForm:
         rule = {"single": "单选：选一个", "multiple": "多选：选出全部正确选项（错选、多选、少选均不得分）",
                 "truefalse": "判断：对或错"}[pi.type]
         head = w.HTML(f"<span style='color:#555'>{kind[1]} {kind[0]} · {pi.points:g} 分 · {rule}</span>")
-        box = w.VBox([head, stem, en, choice, flag], layout=w.Layout(border="1px solid #ddd", padding="8px",
-                                                                    margin="4px 0"))
+        parts = [head, stem, en, choice, flag]
+        if self.practice:
+            check = w.Button(description="确认并看答案 Check", icon="check", layout=w.Layout(width="170px"))
+            check.add_class("daqlab-check")
+            verdict = w.HTML()
+            verdict.add_class("daqlab-verdict")
+            check.on_click(lambda _, n=n: self.check(n))
+            parts[-1:] = [w.HBox([flag, check]), verdict]
+            self._verdicts[n], self._checks[n] = verdict, check
+        box = w.VBox(parts, layout=w.Layout(border="1px solid #ddd", padding="8px", margin="4px 0"))
         box.add_class("daqlab-item")
         box.add_class(f"daqlab-item-{n}")
         flag.add_class("daqlab-flag")
         self.groups[n], self.inputs[n] = box, [*inputs, flag]
+        self.choices[n], self.flag_buttons[n] = inputs, flag
         box._daqlab_en = en
+        if self.practice:
+            self.inputs[n].append(self._checks[n])
+            if n in self.checked:
+                self._show_verdict(n, self.checked[n])
         if self.locked:
             for x in self.inputs[n]:
                 x.disabled = True
         return box
+
+    # ------------------------------------------------------------------ practice feedback
+    def check(self, n: int) -> None:
+        """Practice: send this answer once, show the key and explanation, lock the question."""
+        if n in self.checked or self.locked:
+            return
+        answer = self.answers.get(n)
+        if answer in (None, ""):
+            self._verdicts[n].value = "<span style='color:#b45309'>请先作答 · answer first</span>"
+            return
+        try:
+            result = self._ask(n, answer)
+        except Exception as exc:  # the service down, a bank missing: say so, keep the answer
+            self._verdicts[n].value = f"<span style='color:#b91c1c'>无法核对 cannot check: {html.escape(str(exc))}</span>"
+            return
+        self.checked[n] = result
+        if result.get("answer") not in (None, "") and result["answer"] != answer:
+            self.answers[n] = result["answer"]  # the service keeps the first checked answer
+        self._save()
+        self._show_verdict(n, result)
+        self._paint(n)
+        self._update_status()
+
+    def _ask(self, n: int, answer) -> dict:
+        import json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        url, token = os.environ.get("DAQLAB_EXCHANGE_URL"), os.environ.get("JUPYTERHUB_API_TOKEN")
+        if url and token:
+            query = urllib.parse.urlencode({"course": self.paper.course, "assignment": self.assignment})
+            req = urllib.request.Request(f"{url.rstrip('/')}/api/practice?{query}", method="POST",
+                                         data=json.dumps({"number": n, "answer": answer}).encode())
+            req.add_header("Authorization", f"token {token}")
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    return json.loads(resp.read())
+            except urllib.error.HTTPError as exc:
+                raise RuntimeError(json.loads(exc.read() or b"{}").get("error", f"HTTP {exc.code}")) from None
+        from daqlab.exam import practice
+
+        if self._local_keys is None:
+            self._local_keys = practice.local_payload(self.assignment) or {}
+        if not self._local_keys:
+            raise RuntimeError("这台机器没有题库，即时反馈需在 JupyterHub 上使用（no item bank here: use the hub）")
+        return practice.check(self._local_keys, self.paper.student, n, answer)
+
+    def _show_verdict(self, n: int, r: dict) -> None:
+        key = r.get("key")
+        key = ("对 True" if key else "错 False") if isinstance(key, bool) else key
+        head = ("<b style='color:#15803d'>✔ 正确 correct</b>" if r.get("correct") else
+                f"<b style='color:#b91c1c'>✘ 错误 wrong</b> · 正确答案 key: <b>{html.escape(str(key))}</b>")
+        if r.get("message"):
+            head += f" · {html.escape(r['message'])}"
+        ex = r.get("explanation") or {}
+        self._verdicts[n].value = (f"<div style='background:#f8fafc;padding:6px'>{head}<br>{html.escape(ex.get('zh', ''))}"
+                                   f"<br><span style='color:#555'>{html.escape(ex.get('en', ''))}</span></div>")
+        for x in self.inputs.get(n, []):
+            x.disabled = True
 
     @staticmethod
     def _english(pi, item) -> str:
@@ -206,12 +288,12 @@ class AnswerForm:
     # ------------------------------------------------------------------ state
     def _multiple_changed(self, n: int) -> None:
         pi = self.by_number[n]
-        boxes = self.inputs[n][:-1]
+        boxes = self.choices[n]
         chosen = [s for s, box in zip(pi.shown_letters, boxes, strict=True) if box.value]
         self.set(n, ",".join(chosen))
 
     def set(self, n: int, value) -> None:
-        if self.locked:
+        if self.locked or n in self.checked:
             return
         if value in (None, ""):
             self.answers.pop(n, None)
@@ -230,7 +312,7 @@ class AnswerForm:
         self._update_status()
 
     def _save(self) -> None:
-        sheetfile.write(self.folder, self.assignment, self.answers, self.flags)
+        sheetfile.write(self.folder, self.assignment, self.answers, self.flags, self.checked)
 
     def _paint(self, n: int) -> None:
         b = self.buttons[n]

@@ -76,6 +76,14 @@ def grade_cells(cells: list, *, assignment: str, student: str, bank: dict, cours
         except sheetfile.SheetError as exc:
             problems.append(str(exc))
     answers, source = sheetfile.merge(form, sheet.answers)
+    if course_root is not None and paper.blueprint.feedback:  # practice: a checked question counts as first answered
+        from daqlab.exam.practice import first_answers
+
+        firsts = first_answers(course_root, assignment, student)
+        if firsts:
+            answers.update(firsts)
+            source += (f"；即时反馈过的 {len(firsts)} 题按第一次确认的答案计分"
+                       f"（{len(firsts)} checked question(s) scored on the first checked answer）")
     results = score_paper(paper, bank, answers)
     lost = {TYPE_OF_VAR[v]: why for v, why in sheet.unreadable.items() if v in ANSWER_VARS}
     if lost:

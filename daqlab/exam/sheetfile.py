@@ -44,15 +44,27 @@ def read(folder: Path) -> tuple[dict[int, object], set[int]] | None:
     return {n: v for n, v in answers.items() if v not in (None, "")}, flags
 
 
-def write(folder: Path, assignment: str, answers: dict[int, object], flags: set[int]) -> Path:
+def write(folder: Path, assignment: str, answers: dict[int, object], flags: set[int],
+          checked: dict[int, dict] | None = None) -> Path:
     from daqlab.atomic import write_atomic
 
     data = {"assignment": assignment,
             "answers": {str(n): v for n, v in sorted(answers.items()) if v not in (None, "")},
             "flags": sorted(flags), "saved": datetime.now(UTC).isoformat(timespec="seconds")}
+    if checked:  # practice: the feedback already shown (display only: the grader uses the service's record)
+        data["checked"] = {str(n): v for n, v in sorted(checked.items())}
     path = Path(folder) / ANSWERS_FILE
     write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
     return path
+
+
+def read_checked(folder: Path) -> dict[int, dict]:
+    """The practice feedback the form already showed (for display after a reload); {} when none or unreadable."""
+    try:
+        data = json.loads((Path(folder) / ANSWERS_FILE).read_text(encoding="utf-8"))
+        return {int(n): v for n, v in (data.get("checked") or {}).items() if isinstance(v, dict)}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
 
 
 def merge(form: dict[int, object] | None, typed: dict[int, object]) -> tuple[dict[int, object], str]:

@@ -186,7 +186,23 @@ class ServiceReleaseAssignment(ServiceExchange, ExchangeReleaseAssignment):
             a = self.coursedir.assignment_id
             self.call("PUT", "release", tarballs.pack({a: course / "outbound" / a}), assignment=a,
                       force="1" if self.force else "")
+            self._practice_keys(a)
             return result
+
+    def _practice_keys(self, assignment: str) -> None:
+        """A practice theory paper: hand its keys to the service for instant feedback (:mod:`daqlab.exam.practice`)."""
+        from daqlab.exam.blueprint import all_blueprints
+
+        bp = all_blueprints().get(assignment)
+        if bp is None or not bp.feedback:
+            return
+        from daqlab.exam.bank import load_bank
+        from daqlab.exam.practice import keys_payload
+
+        bank_dir = os.environ.get("DAQLAB_EXAM_BANK") or str(Path(self.coursedir.root) / "source" / "exam" / "bank")
+        payload = keys_payload(load_bank(bank_dir), assignment, os.environ.get("DAQLAB_PAPER_SALT", ""),
+                               self.coursedir.course_id)
+        self.call("PUT", "practice", json.dumps(payload, ensure_ascii=False).encode(), assignment=assignment)
 
 
 class ServiceCollect(ServiceExchange, ExchangeCollect):
@@ -209,6 +225,15 @@ class ServiceCollect(ServiceExchange, ExchangeCollect):
             folder = Path(self.coursedir.root) / CLOCKS_DIR
             folder.mkdir(exist_ok=True)
             write_atomic(folder / f"{a}.json", json.dumps(starts, indent=1))
+        from daqlab.exam.blueprint import all_blueprints
+        from daqlab.exam.practice import FIRST_DIR
+
+        bp = all_blueprints().get(a)
+        if bp is not None and bp.feedback:  # the first checked answers of a practice paper: what is graded
+            firsts = json.loads(self.call("GET", "practice", assignment=a))
+            folder = Path(self.coursedir.root) / FIRST_DIR
+            folder.mkdir(exist_ok=True)
+            write_atomic(folder / f"{a}.json", json.dumps(firsts, ensure_ascii=False, indent=1))
 
 
 class ServiceReleaseFeedback(ServiceExchange, ExchangeReleaseFeedback):

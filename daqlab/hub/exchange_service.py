@@ -17,7 +17,10 @@ anyone signed in   ``GET api/view``: the released assignments (``outbound/``) an
                    back-dates a submission; at most :data:`MAX_SUBMISSIONS` per trainee and assignment
                    ``POST api/clock``: start their clock of a timed paper (the first call only) and return
                    it with the service's time (:mod:`daqlab.exam.clock`)
-an instructor      also ``GET api/clock`` (every trainee's start), ``GET api/view?parts=inbound`` (every submission), ``PUT``/``DELETE api/release``
+                   ``POST api/practice``: on a practice paper, record their FIRST checked answer to a question
+                   and return its key and explanation (:mod:`daqlab.exam.practice`)
+an instructor      also ``GET api/clock`` (every trainee's start), ``PUT``/``GET api/practice`` (the practice
+                   keys; every first answer), ``GET api/view?parts=inbound`` (every submission), ``PUT``/``DELETE api/release``
                    (release or withdraw an assignment) and ``POST api/feedback``
 =================  ===========================================================================================
 
@@ -151,6 +154,59 @@ class Store:
         """Every trainee's recorded start for ``assignment`` (the instructor's, for lateness)."""
         self._instructor(user, "查看计时记录", "see the exam clocks")
         path = self.course_dir / "clock" / f"{assignment}.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    # ------------------------------------------------------------------ practice feedback
+    def practice_keys(self, user: str, assignment: str, data: bytes) -> dict:
+        """The instructor's release of a practice paper hands over its keys (kept here, never released)."""
+        self._instructor(user, "上传练习答案", "upload practice keys")
+        from daqlab.atomic import write_atomic
+
+        try:
+            payload = json.loads(data)
+            if payload.get("assignment") != assignment or not isinstance(payload.get("items"), dict):
+                raise ValueError("not this assignment's keys")
+        except (ValueError, AttributeError) as exc:
+            raise Refused(400, "练习答案文件无法读取", str(exc)) from None
+        folder = self.course_dir / "practice" / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / "keys.json", json.dumps(payload, ensure_ascii=False), mode=0o600)
+        return {"keys": len(payload["items"])}
+
+    def practice(self, user: str, assignment: str, data: bytes) -> dict:
+        """Record ``user``'s first checked answer to one question, then give its key and explanation."""
+        from daqlab.atomic import locked, write_atomic
+        from daqlab.exam.practice import check
+
+        folder = self.course_dir / "practice" / assignment
+        try:
+            payload = json.loads((folder / "keys.json").read_text())
+        except (OSError, ValueError):
+            raise Refused(404, "这份试卷没有即时反馈", f"{assignment} has no instant feedback") from None
+        try:
+            body = json.loads(data)
+            number, answer = int(body["number"]), body.get("answer")
+            if answer is not None and not isinstance(answer, (str, bool)):
+                raise TypeError("answer must be text or true/false")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Refused(400, "请求格式不对", f"send {{number, answer}} ({exc})") from None
+        path = folder / "answers.json"
+        with locked(path):
+            firsts = json.loads(path.read_text()) if path.exists() else {}
+            mine = firsts.setdefault(user, {})
+            if str(number) not in mine:
+                try:
+                    check(payload, user, number, answer)  # a question not on the paper is refused, not kept
+                except KeyError as exc:
+                    raise Refused(400, "试卷中没有这道题", str(exc)) from None
+                mine[str(number)] = {"answer": answer, "at": datetime.now(UTC).isoformat()}
+                write_atomic(path, json.dumps(firsts, ensure_ascii=False, indent=1))
+        first = mine[str(number)]["answer"]
+        return {**check(payload, user, number, first), "first": True}
+
+    def practice_answers(self, user: str, assignment: str) -> dict:
+        self._instructor(user, "查看练习记录", "see the practice answers")
+        path = self.course_dir / "practice" / assignment / "answers.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
     # ------------------------------------------------------------------ writing
@@ -302,6 +358,16 @@ def make_app(store: Store, prefix: str, hub_auth=None):
         def get(self):
             self._reply(lambda: store.clocks(self.user, self._args(True)))
 
+    class Practice(Handler):
+        def post(self):
+            self._reply(lambda: store.practice(self.user, self._args(True), self.request.body))
+
+        def put(self):
+            self._reply(lambda: store.practice_keys(self.user, self._args(True), self.request.body))
+
+        def get(self):
+            self._reply(lambda: store.practice_answers(self.user, self._args(True)))
+
     class Feedback(Handler):
         def post(self):
             self._reply(lambda: (self._args(), store.feedback(self.user, self.request.body))[1])
@@ -309,7 +375,7 @@ def make_app(store: Store, prefix: str, hub_auth=None):
     p = prefix.rstrip("/")
     return web.Application([(f"{p}/api/view", View), (f"{p}/api/submit", Submit),
                             (f"{p}/api/release", Release), (f"{p}/api/feedback", Feedback),
-                            (f"{p}/api/clock", Clock)])
+                            (f"{p}/api/clock", Clock), (f"{p}/api/practice", Practice)])
 
 
 def main(argv=None) -> int:

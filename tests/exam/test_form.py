@@ -29,10 +29,10 @@ def click(form, n, value):
     form._group(n)
     pi = form.by_number[n]
     if pi.type == "multiple":
-        for letter, box in zip(pi.shown_letters, form.inputs[n][:-1], strict=True):
+        for letter, box in zip(pi.shown_letters, form.choices[n], strict=True):
             box.value = letter in value.split(",")
     else:
-        form.inputs[n][0].value = value
+        form.choices[n][0].value = value
 
 
 def test_every_click_is_saved_and_a_new_form_finds_the_answers_and_flags(tmp_path, monkeypatch):
@@ -45,7 +45,7 @@ def test_every_click_is_saved_and_a_new_form_finds_the_answers_and_flags(tmp_pat
     click(form, multiple.number, "A,D")
     click(form, tf.number, False)
     form._group(tf.number)
-    form.inputs[tf.number][-1].value = True  # flag
+    form.flag_buttons[tf.number].value = True
     click(form, single.number, "B")  # changed
     saved = json.loads((tmp_path / sheetfile.ANSWERS_FILE).read_text())
     assert saved["answers"] == {str(single.number): "B", str(multiple.number): "A,D", str(tf.number): False}
@@ -53,7 +53,7 @@ def test_every_click_is_saved_and_a_new_form_finds_the_answers_and_flags(tmp_pat
     again = AnswerForm(P, tmp_path)  # a reload: a new kernel, a new form
     assert again.answers == {single.number: "B", multiple.number: "A,D", tf.number: False}
     again._group(multiple.number)
-    assert [b.value for b in again.inputs[multiple.number][:-1]] == [s in ("A", "D") for s in multiple.shown_letters]
+    assert [b.value for b in again.choices[multiple.number]] == [s in ("A", "D") for s in multiple.shown_letters]
     assert again.buttons[tf.number].button_style == "warning" and again.buttons[single.number].button_style == "success"
     assert "已答 answered <b>3</b>" in again.status.value
     click(again, multiple.number, "")  # unticking everything makes it open again
@@ -156,3 +156,52 @@ def test_window_sets_the_clock_in_source_and_release_and_refuses_bad_input(tmp_p
     assert cli_main(["exam", "window", "nope", "--minutes", "5", "--course", str(course)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "not an ISO time" in err[0] and "no assignment nope" in err[1]
+
+
+def test_practice_check_shows_the_key_once_locks_the_item_and_survives_a_reload(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAQLAB_STUDENT_ID", "alice")
+    monkeypatch.delenv("DAQLAB_EXCHANGE_URL", raising=False)
+    bank = load_bank(ROOT / "source" / "exam" / "bank")
+    form = AnswerForm(P, tmp_path)
+    pi = next(x for x in form.paper.items if x.type == "single")
+    key = shown_key(pi, bank[pi.item_id])
+    wrong = next(s for s in pi.shown_letters if s != key)
+    form.check(pi.number)
+    assert "请先作答" in form._verdicts[pi.number].value, "nothing to check before an answer"
+    click(form, pi.number, wrong)
+    form.check(pi.number)
+    verdict = form._verdicts[pi.number].value
+    assert "错误 wrong" in verdict and f"<b>{key}</b>" in verdict and bank[pi.item_id].explanation["zh"][:10] in verdict
+    assert all(x.disabled for x in form.inputs[pi.number]), "a checked question is locked"
+    form.set(pi.number, key)
+    assert form.answers[pi.number] == wrong, "the answer cannot change after its key was shown"
+    again = AnswerForm(P, tmp_path)
+    again._group(pi.number)
+    assert "错误 wrong" in again._verdicts[pi.number].value and all(x.disabled for x in again.inputs[pi.number])
+
+
+def test_an_exam_paper_has_no_check_button(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAQLAB_STUDENT_ID", "alice")
+    monkeypatch.delenv("DAQLAB_EXCHANGE_URL", raising=False)
+    form = AnswerForm(A, tmp_path)
+    box = form._group(1)
+    assert not form.practice and not form._checks and "Check" not in repr(box)
+
+
+def test_the_service_keeps_the_first_checked_answer_and_the_grader_scores_it(tmp_path):
+    from daqlab.exam.practice import check, first_answers, keys_payload
+
+    bank = load_bank(ROOT / "source" / "exam" / "bank")
+    payload = keys_payload(bank, P, "salt-x")
+    assert all(it["pool"] == "practice" for it in payload["items"].values()), "no contest item, ever"
+    with pytest.raises(ValueError):
+        keys_payload(bank, A, "salt-x")  # an exam paper gets no instant feedback
+    paper = draw(bank, __import__("daqlab.exam.blueprint", fromlist=["x"]).for_assignment(P), course="daqlab",
+                 assignment=P, student="alice", salt="salt-x")
+    pi = paper.items[0]
+    key = shown_key(pi, bank[pi.item_id])
+    r = check(payload, "alice", pi.number, key)
+    assert r["correct"] and r["explanation"] == bank[pi.item_id].explanation
+    (tmp_path / "practice-answers").mkdir()
+    (tmp_path / "practice-answers" / f"{P}.json").write_text(json.dumps({"alice": {"1": {"answer": "Z"}}}))
+    assert first_answers(tmp_path, P, "alice") == {1: "Z"} and first_answers(tmp_path, P, "bob") == {}

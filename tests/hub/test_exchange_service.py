@@ -133,9 +133,38 @@ def test_the_exchange_service_gives_each_user_only_what_is_theirs(tmp_path):
         assert json.loads((store / "outbound" / T / f"{T}.ipynb").read_text())["cells"], "the release is intact"
         assert sorted(p.name for p in (store / "feedback").iterdir()) == []
 
+        # practice feedback: ada checks question 1 with a wrong answer, sees the key, then sends the key: the
+        # service keeps her first answer, and that is what is graded
+        from daqlab.exam.bank import load_bank
+        from daqlab.exam.blueprint import for_assignment
+        from daqlab.exam.paper import draw
+        from daqlab.exam.score import shown_key
+        from daqlab.hub.settings import Secrets
+
+        bank = load_bank(Path(settings.course_root) / "source" / "exam" / "bank")
+        salt = Secrets.load_or_create(settings.state).paper_salt
+        pi = draw(bank, for_assignment(T), course="daqlab", assignment=T, student="ada", salt=salt).items[0]
+        key = shown_key(pi, bank[pi.item_id])
+        wrong = (not key) if pi.type == "truefalse" else next(x for x in pi.shown_letters if x not in key)
+        out = hub.run_code("ada", textwrap.dedent(f"""
+            import json, os, urllib.request
+            def check(answer):
+                req = urllib.request.Request(os.environ["DAQLAB_EXCHANGE_URL"] + "api/practice?course=daqlab&assignment={T}",
+                                             data=json.dumps({{"number": 1, "answer": answer}}).encode(), method="POST")
+                req.add_header("Authorization", "token " + os.environ["JUPYTERHUB_API_TOKEN"])
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    return json.loads(r.read())
+            print(json.dumps([check({wrong!r}), check({key!r})]))
+        """))
+        first, second = json.loads(out.strip().splitlines()[-1])
+        assert first["correct"] is False and first["key"] == key and first["explanation"]["zh"], first
+        assert second["answer"] == wrong and second["correct"] is False, "the first checked answer stands"
+
         # the instructor collects, grades and returns feedback from a kernel, through the same service
         for step in (("collect", T), ("grade", T, "--timeout", "30"), ("feedback", T)):
             nbgrader_in(hub, GRADER, "daqlab.cli", "course", *step)
+        graded = json.loads((course / "autograded" / "ada" / T / "exam_results.json").read_text(encoding="utf-8"))
+        assert graded["items"][0]["status"] == "wrong" and "第一次确认" in graded["answer_source"], graded["items"][0]
         for s in ("ada", "ben"):
             text = (course / "submitted" / s / T / f"{T}.ipynb").read_text(encoding="utf-8")
             other = MARK["ben" if s == "ada" else "ada"]

@@ -165,3 +165,42 @@ def test_a_clock_starts_once_per_trainee_and_only_the_instructor_reads_them_all(
     assert exc.value.status == 403
     with pytest.raises(Refused, match="尚未发布"):
         store.clock("alice", "theory-contest")
+
+
+def test_practice_feedback_keeps_the_first_checked_answer_and_only_the_instructor_uploads_keys(tmp_path):
+    import json as _json
+
+    from daqlab.exam.bank import load_bank
+    from daqlab.exam.blueprint import for_assignment
+    from daqlab.exam.paper import draw
+    from daqlab.exam.practice import keys_payload
+    from daqlab.exam.score import shown_key
+
+    from ..course_helpers import ROOT
+
+    P = "theory-practice-modbus"
+    s = Store(tmp_path / "ex", "daqlab", {"teacher"})
+    with pytest.raises(Refused) as exc:
+        s.practice("alice", P, _json.dumps({"number": 1, "answer": "A"}).encode())
+    assert exc.value.status == 404, "no keys uploaded: no feedback"
+    bank = load_bank(ROOT / "source" / "exam" / "bank")
+    body = _json.dumps(keys_payload(bank, P, "salt-y")).encode()
+    with pytest.raises(Refused) as exc:
+        s.practice_keys("alice", P, body)
+    assert exc.value.status == 403
+    assert s.practice_keys("teacher", P, body)["keys"] > 20
+    pi = draw(bank, for_assignment(P), course="daqlab", assignment=P, student="alice", salt="salt-y").items[0]
+    key = shown_key(pi, bank[pi.item_id])
+    wrong = next(x for x in pi.shown_letters if x != key) if pi.type == "single" else (not key)
+    first = s.practice("alice", P, _json.dumps({"number": 1, "answer": wrong}).encode())
+    assert first["correct"] is False and first["key"] == key and first["explanation"]["zh"]
+    again = s.practice("alice", P, _json.dumps({"number": 1, "answer": key}).encode())
+    assert again["answer"] == wrong and again["correct"] is False, "the first checked answer stands"
+    with pytest.raises(Refused) as exc:
+        s.practice("alice", P, _json.dumps({"number": 99, "answer": "A"}).encode())
+    assert exc.value.status == 400
+    assert set(s.practice_answers("teacher", P)["alice"]) == {"1"}
+    with pytest.raises(Refused):
+        s.practice_answers("alice", P)
+    assert not (s.course_dir / "outbound" / P).exists() and oct((s.course_dir / "practice" / P / "keys.json")
+                                                                 .stat().st_mode & 0o777) == "0o600"
