@@ -34,7 +34,7 @@ from daqlab.course.status import NOT_GRADABLE, load_status
 
 NOT_SUBMITTED = "not submitted"
 SCORE_COLUMNS = ["student_id", "name", "station", "assignment", "kind", "score", "max_score", "percent",
-                 "status", "reason"]
+                 "status", "reason", "minutes"]
 AREA_COLUMNS = ["student_id", "assignment", "area", "score", "points"]
 ITEM_COLUMNS = ["student_id", "assignment", "number", "item_id", "area", "type", "points", "score", "correct",
                 "chosen", "status"]
@@ -50,7 +50,8 @@ class CourseData:
     #: one row per (trainee, assignment) of the course: student_id, name, station (Int64, <NA> when not in
     #: the roster), assignment, kind ("theory" | "practical"), score (NaN unless graded), max_score (the
     #: assignment's points, NaN when the gradebook does not know it), percent (0-100), status ("graded" |
-    #: "graded with errors" | "flagged" | "not gradable" | "not submitted"), reason (empty unless an error or a flag)
+    #: "graded with errors" | "flagged" | "not gradable" | "not submitted"), reason (empty unless an error or a flag),
+    #: minutes (the time a timed theory paper took: first opened to submitted, NaN otherwise)
     scores: pd.DataFrame
     #: per-area subtotals from the grade cells "area-<area>": student_id, assignment, area, score, points
     areas: pd.DataFrame
@@ -98,9 +99,11 @@ def load_course(course: Path, roster: dict | None = None) -> CourseData:
     scores["max_score"] = scores["assignment"].map(maxima).astype(float)
     scores["percent"] = 100.0 * scores["score"] / scores["max_score"].where(scores["max_score"] > 0)
     scores["kind"] = np.where(scores["assignment"].str.startswith("theory-"), "theory", "practical")
-    scores["name"] = scores["student_id"].map({k: getattr(t, "name", "") for k, t in roster.items()}).fillna("")
+    names = {k: getattr(t, "name", "") or "" for k, t in roster.items()}
+    scores["name"] = [names.get(sid, "") for sid in scores["student_id"]]
     scores["station"] = scores["student_id"].map(
         {k: getattr(t, "station", None) for k, t in roster.items()}).astype("Int64")
+    scores["minutes"] = np.nan
     scores = scores[SCORE_COLUMNS].reset_index(drop=True)
 
     graded = scores.loc[scores["status"].isin(["graded", "graded with errors", "flagged"]), ["student_id", "assignment",
@@ -113,6 +116,10 @@ def load_course(course: Path, roster: dict | None = None) -> CourseData:
     theory = graded[graded["kind"].eq("theory")]
     practical = graded[graded["kind"].eq("practical")]
     items = _read_results(course, theory, "exam_results.json", "items", ITEM_COLUMNS)
+    used = {(sid, a): _minutes(course / "autograded" / sid / a / "exam_results.json")
+            for sid, a in zip(theory["student_id"], theory["assignment"], strict=True)}
+    scores["minutes"] = [used.get((sid, a), np.nan) for sid, a in zip(scores["student_id"], scores["assignment"],
+                                                                     strict=True)]
     checks = _read_results(course, practical, "practical_results.json", "checks", CHECK_COLUMNS)
     items = items.astype({"number": "int64", "points": float, "score": float, "correct": bool})
     checks = checks.astype({"points": float, "score": float, "passed": bool})
@@ -132,7 +139,10 @@ def save_published(data: CourseData, folder: Path) -> Path:
 
 def load_published(folder: Path) -> CourseData:
     """The frames written by :func:`save_published` (written by the instructor's side only)."""
-    return CourseData(**pd.read_pickle(Path(folder) / PUBLISHED))
+    data = CourseData(**pd.read_pickle(Path(folder) / PUBLISHED))
+    if "minutes" not in data.scores.columns:  # published before time used was recorded
+        data.scores["minutes"] = np.nan
+    return data
 
 
 def only_student(data: CourseData, student_id: str) -> CourseData:
@@ -199,6 +209,15 @@ def _read_gradebook(db: Path):
         grades = pd.DataFrame(rows, columns=["student_id", "assignment", "cell", "score", "points"])
         grades = grades.astype({"score": float, "points": float})
     return subs, grades, maxima, students
+
+
+def _minutes(path: Path) -> float:
+    """Minutes a timed paper took (``timing.used_minutes`` of exam_results.json), NaN when unknown."""
+    try:
+        v = (json.loads(path.read_text(encoding="utf-8")).get("timing") or {}).get("used_minutes")
+        return float(v) if v is not None else np.nan
+    except (OSError, ValueError, TypeError):
+        return np.nan
 
 
 def _read_results(course: Path, subs: pd.DataFrame, filename: str, key: str, columns: list[str]) -> pd.DataFrame:

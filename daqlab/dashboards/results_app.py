@@ -206,14 +206,15 @@ class ResultsDashboard:
         mean = graded["percent"].mean() if len(graded) else float("nan")
         out.append(numbers_html([("res-my-graded", "graded assignments 已评分", str(len(graded))),
                                  ("res-my-mean", "mean % 平均得分率", _num(mean))]))
-        table = sc[["assignment", "kind", "score", "max_score", "percent", "status", "reason"]].copy()
+        cols = ["assignment", "kind", "score", "max_score", "percent", "status", "reason"]
+        table = sc[cols + (["minutes"] if sc["minutes"].notna().any() else [])].copy()
         table["pass mark"] = [pass_mark(a, m) for a, m in zip(table["assignment"], table["max_score"], strict=True)]
         out.append('<h3 class="res-h">Scores 成绩</h3>')
         out.append(table_html(
             table, "res-my-scores",
             row_attr=lambda r: f'class="res-row" data-assignment="{html.escape(r["assignment"])}"',
             cell_cls={"score": "res-score", "status": "res-status"},
-            formats={"score": _pts, "max_score": _pts, "percent": _num, "pass mark": _pts}))
+            formats={"score": _pts, "max_score": _pts, "percent": _num, "pass mark": _pts, "minutes": _num}))
         m = mastery(self.data.areas)
         out.append('<h3 class="res-h">Mastery per knowledge area 知识领域掌握度</h3>')
         if m.empty:
@@ -474,6 +475,8 @@ class ResultsDashboard:
             t[f"{a} %"] = g["percent"]
             t[f"{a} status"] = g["status"]
             t[f"{a} reason"] = g["reason"]
+            if g["minutes"].notna().any():  # a timed paper: the time each trainee took
+                t[f"{a} min"] = g["minutes"]
         pct = sc[sc["status"].isin(GRADED)].groupby("student_id")["percent"].mean()
         t["mean %"] = pct
         return t.reset_index()

@@ -142,6 +142,10 @@ def test_the_grader_scores_the_form_merges_typed_answers_and_flags_a_late_submis
     assert "以表单答案为准" in data["answer_source"]
     opened = [r for r in data["items"] if r["number"] % 7 == 0 and r["number"] % 5 != 0]
     assert opened and all(r["status"] == "blank" and r["score"] == 0 for r in opened)
+    from daqlab.dashboards.data import load_course
+
+    scores = load_course(course).scores.set_index("student_id")
+    assert scores.loc["dora", "minutes"] == 62.5, "the results show the time used"
 
 
 def test_window_sets_the_clock_in_source_and_release_and_refuses_bad_input(tmp_path, capsys):
