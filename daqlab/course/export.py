@@ -27,7 +27,9 @@ def rows(course: Path, roster: dict | None = None) -> list[dict]:
     out = []
     db = course / "gradebook.db"
     with Gradebook(f"sqlite:///{db}") as gb:
-        assignments = sorted({a.name for a in gb.assignments} | set(status))
+        # an assignment nobody has handed in (not released yet, or just released) is no row at all: "not
+        # submitted" for every trainee of every unreleased paper would drown the real rows
+        assignments = sorted({a.name for a in gb.assignments if a.num_submissions} | set(status))
         students = sorted({s.id for s in gb.students} | set(roster) | {s for a in status.values() for s in a})
         for a in assignments:
             for sid in students:

@@ -147,6 +147,18 @@ def failed_checks(checks: pd.DataFrame, top: int = 10) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------- ranking
+def _finalists(out: pd.DataFrame, full: pd.DataFrame, top_n: int) -> pd.Series:
+    graded = full.assign(ok=full["status"].isin(GRADED)).groupby("student_id")["ok"].any()
+    pool = out[graded.reindex(out.index).fillna(False).astype(bool)]
+    keys = pool[["total", "practical_pct", "theory_pct"]].fillna(-1.0).round(9)
+    order = keys.sort_values(["total", "practical_pct", "theory_pct"], ascending=False)
+    chosen = set(order.index[:top_n])
+    if 0 < top_n < len(order):
+        last = tuple(order.iloc[top_n - 1])
+        chosen |= {sid for sid, row in order.iloc[top_n:].iterrows() if tuple(row) == last}
+    return pd.Series(out.index.isin(list(chosen)), index=out.index)
+
+
 def ranking(scores: pd.DataFrame, theory_weight: float = 0.3, practical_weight: float = 0.7,
             top_n: int = 10) -> pd.DataFrame:
     """Weighted ranking: student_id, name, theory_pct, practical_pct, total, rank, finalist, note.
@@ -156,7 +168,10 @@ def ranking(scores: pd.DataFrame, theory_weight: float = 0.3, practical_weight: 
     trainee counts 0 and is named in ``note`` (so are assignments graded with errors). ``total`` =
     theory_weight x theory_pct + practical_weight x practical_pct, 0-100; when ``scores`` holds no
     assignment of one kind, that kind's pct is NaN and the other kind's weight becomes 1. ``rank``: 1 = best,
-    ties share the rank (1, 2, 2, 4; totals compared to 1e-9); ``finalist``: rank <= top_n.
+    ties share the rank (1, 2, 2, 4; totals compared to 1e-9); ``finalist``: the first ``top_n`` trainees
+    with at least one graded submission (never someone who handed nothing in), ties on the total broken by
+    the practical percent, then the theory percent; trainees still equal on all three with the last finalist
+    are finalists too.
     Sorted by rank, then student_id.
     """
     cols = ["student_id", "name", "theory_pct", "practical_pct", "total", "rank", "finalist", "note"]
@@ -185,7 +200,7 @@ def ranking(scores: pd.DataFrame, theory_weight: float = 0.3, practical_weight: 
     out = pd.DataFrame({"theory_pct": pct["theory"], "practical_pct": pct["practical"]})
     out["total"] = pct.fillna(0.0).mul(w, axis=1).sum(axis=1)
     out["rank"] = out["total"].round(9).rank(method="min", ascending=False).astype("int64")
-    out["finalist"] = out["rank"] <= top_n
+    out["finalist"] = _finalists(out, full, top_n)
     names = s.drop_duplicates("student_id").set_index("student_id")["name"] if "name" in s else None
     out["name"] = names.reindex(out.index).fillna("") if names is not None else ""
     noted = full[~full["status"].eq("graded")]

@@ -16,8 +16,8 @@
 A folder without a gradebook but with ``daqlab-results.pkl`` is one trainee's *published* results
 (:func:`save_published`, written by ``daqlab hub publish-results``): it is loaded as it is.
 
-Statuses and scores follow ``daqlab course export`` exactly: no status and no submission is
-"not submitted"; a submission without a stored status is "graded"; a "not gradable" submission has no
+Statuses and scores follow ``daqlab course export`` exactly: an assignment nobody handed in (not released
+yet) has no rows; no status and no submission is "not submitted"; a submission without a stored status is "graded"; a "not gradable" submission has no
 score (NaN, never 0), and its stale per-item, per-check and per-area rows (if any) are left out.
 """
 
@@ -79,7 +79,7 @@ def load_course(course: Path, roster: dict | None = None) -> CourseData:
     status = load_status(course)
     subs, grades, maxima, gb_students = _read_gradebook(course / "gradebook.db")
 
-    assignments = sorted(set(maxima) | set(subs["assignment"]) | set(status))
+    assignments = sorted(set(subs["assignment"]) | set(status))  # handed in by someone (as the export)
     students = sorted(set(gb_students) | set(roster) | {s for a in status.values() for s in a})
     grid = pd.MultiIndex.from_product([assignments, students], names=["assignment", "student_id"])
     scores = pd.DataFrame(index=grid).reset_index()

@@ -28,30 +28,44 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+def score_bins(top: float, pass_mark: float | None) -> np.ndarray:
+    """Bin edges for a score histogram: bars of width ``w`` (1 point, or wider for big papers: at most about
+    25 bars) centred on the score grid, so the top score has a bar of its own; the pass mark is always an edge,
+    so no bar holds both failing and passing trainees."""
+    w = max(1.0, float(np.ceil(top / 25))) if top > 0 else 1.0
+    edges = np.arange(-w / 2, top + w, w)
+    if pass_mark is not None and edges[0] < pass_mark < edges[-1] and not np.isclose(edges, pass_mark).any():
+        edges = np.sort(np.append(edges, pass_mark))
+    return edges
+
+
 def distribution(scores: pd.DataFrame, assignment: str, pass_mark: float | None) -> Figure:
     """Histogram of the graded scores (points) of ``assignment``, with the pass mark (points) as a line.
 
-    Bars below the pass mark are red, the others green; not gradable / not submitted trainees are counted
-    in the caption, not drawn as zeros.
+    Bars below the pass mark are red, the others green (the pass mark is a bin edge: :func:`score_bins`); the
+    y axis counts whole trainees; not gradable / not submitted trainees are counted in the caption, not drawn
+    as zeros.
     """
+    from matplotlib.ticker import MaxNLocator
+
     rows = scores[scores["assignment"] == assignment]
     got = rows["score"].dropna().to_numpy(float)
     top = float(rows["max_score"].max()) if rows["max_score"].notna().any() else float(max(got, default=1.0))
-    nbins = int(min(25, max(5, round(top)))) if top > 0 else 10
-    edges = np.linspace(0, top, nbins + 1)
+    edges = score_bins(top, pass_mark)
     counts, _ = np.histogram(np.clip(got, 0, top), bins=edges)
     fig = _figure(7, 3.8)
     ax = fig.add_subplot()
-    colours = [FAIL_COLOUR if pass_mark is not None and right <= pass_mark else PASS_COLOUR
+    colours = [FAIL_COLOUR if pass_mark is not None and right <= pass_mark + 1e-9 else PASS_COLOUR
                for right in edges[1:]]
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=colours, edgecolor="white")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     n = len(got)
     if pass_mark is not None:
         passed = int((got >= pass_mark).sum())
         ax.axvline(pass_mark, color="black", linestyle="--", linewidth=1)
         ax.text(pass_mark, ax.get_ylim()[1] * 0.95, f" 及格 pass {pass_mark:g}: {passed}/{n}", va="top",
                 fontsize=9)
-    ax.set_xlim(0, top)
+    ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel("得分 score (points)")
     ax.set_ylabel("人数 trainees")
     mean = f", 平均 mean {got.mean():.1f}" if n else ""
@@ -133,6 +147,7 @@ def ranking_bar(ranking_df: pd.DataFrame, top: int = 30) -> Figure:
     ax.invert_yaxis()
     ax.set_xlim(0, 105)
     ax.set_xlabel("总评 weighted total (0-100)")
-    finalists = int(df["finalist"].sum())
-    ax.set_title(f"排名 ranking (top {len(df)} shown, finalists {finalists})")
+    finalists = int(ranking_df["finalist"].astype(bool).sum())  # the whole ranking's, as its table says
+    ax.set_title(f"排名 ranking (前 {len(df)} 名 top {len(df)} of {len(ranking_df)} shown; "
+                 f"入围 finalists {finalists})")
     return fig

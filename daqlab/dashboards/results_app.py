@@ -487,7 +487,8 @@ class ResultsDashboard:
             return '<div class="res-box">no trainee in the selection</div>'
         q = self.w_search.value.strip().lower()
         if q:
-            hay = t.astype(str).agg(" ".join, axis=1).str.lower()
+            text = t.astype(object).where(t.notna(), "").map(str)  # a non-submitter's score is NaN, not text
+            hay = text.agg(" ".join, axis=1).str.lower()
             t = t[hay.str.contains(q, regex=False)]
         key = self.w_sort.value or "student_id"
         if key in t.columns:

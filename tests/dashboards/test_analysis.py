@@ -244,3 +244,39 @@ def test_distribution_counts_graded_scores_only():
     s = ranking_scores()
     ax = distribution(s, "p2", 60).axes[0]
     assert sum(p.get_height() for p in ax.patches) == 7, "the not-gradable trainee is not drawn as a 0"
+
+
+def test_distribution_colours_split_at_the_pass_mark_and_the_top_score_has_its_own_bar():
+    from matplotlib.colors import to_hex
+
+    from daqlab.dashboards.figures import FAIL_COLOUR, PASS_COLOUR
+
+    got = [9.0, 9.5, 9.5, 10.0, 12.0, 15.0, 16.0, 16.0, 3.0]  # pass mark 9.6: 4 fail, 5 pass
+    s = pd.DataFrame({"assignment": "p", "score": got, "max_score": 16.0, "status": "graded"})
+    ax = distribution(s, "p", 9.6).axes[0]
+    red = sum(p.get_height() for p in ax.patches if to_hex(p.get_facecolor()) == FAIL_COLOUR.lower())
+    green = sum(p.get_height() for p in ax.patches if to_hex(p.get_facecolor()) == PASS_COLOUR.lower())
+    assert (red, green) == (4, 5), "every failing trainee red, every passing one green"
+    tallest_right = max((p for p in ax.patches if p.get_height()), key=lambda p: p.get_x())
+    assert tallest_right.get_height() == 2 and tallest_right.get_x() < 16 < tallest_right.get_x() + tallest_right.get_width()
+    assert all(float(t).is_integer() for t in ax.get_yticks()), "whole trainees on the y axis"
+
+
+def test_non_submitters_are_never_finalists_and_cutoff_ties_break_on_practical_then_theory():
+    rows = [("x", "t1", 100, "graded"), ("x", "p1", 60, "graded"),   # total 0.3*100 + 0.7*60 = 72
+            ("y", "t1", 30, "graded"), ("y", "p1", 90, "graded"),    # 9 + 63 = 72: better practical
+            ("z", "t1", 80, "graded"), ("z", "p1", 100, "graded")]   # 24 + 70 = 94
+    rows += [(f"n{i}", a, None, "not submitted") for i in range(30) for a in ("t1", "p1")]
+    s = pd.DataFrame([{"student_id": sid, "name": "", "assignment": a, "kind": "theory" if a == "t1" else "practical",
+                       "score": p, "max_score": 100.0, "percent": p, "status": st, "reason": ""}
+                      for sid, a, p, st in rows]).astype({"score": float, "percent": float})
+    r = ranking(s, top_n=10)
+    assert set(r.loc[r.finalist, "student_id"]) == {"x", "y", "z"}, "30 trainees with nothing graded: no finalists"
+    r = ranking(s, top_n=2)
+    assert list(r.loc[r.finalist, "student_id"]) == ["z", "y"], "the tie at 72 goes to the better practical"
+
+
+def test_the_ranking_chart_counts_the_finalists_the_table_counts():
+    r = ranking(ranking_scores(), top_n=6)
+    ax = ranking_bar(r, top=3).axes[0]
+    assert f"finalists {int(r.finalist.sum())}" in ax.get_title() and "of 8 shown" in ax.get_title()

@@ -127,3 +127,26 @@ def test_analysis_runs_on_the_real_course(data):
     r = ranking(data.scores, top_n=1)
     assert list(r.student_id[:2]) == ["alice", "bob"] and r.finalist.sum() == 1
     assert "not gradable: practical-1-identify" in r.set_index("student_id").loc["carol", "note"]
+
+
+def test_search_finds_trainees_when_someone_has_not_submitted(course):
+    from daqlab.dashboards.results_app import ResultsDashboard
+
+    dash = ResultsDashboard(course, environ={}, roster=ROSTER)
+    assert dash.data.scores["score"].isna().any(), "dave submitted nothing: his scores are NaN"
+    dash.w_search.value = "carol"
+    table = dash.w_table.value
+    assert "carol" in table and "alice" not in table and "dave" not in table
+    dash.w_search.value = "dave"
+    assert "dave" in dash.w_table.value and "carol" not in dash.w_table.value
+
+
+def test_an_assignment_nobody_handed_in_has_no_rows(course):
+    extra = "theory-practice-plc"  # generated (in the gradebook) but never handed in: not released yet
+    shutil.copytree(ROOT / "source" / extra, course / "source" / extra)
+    assert generate_all(course)[extra].ok
+    data = load_course(course, ROSTER)
+    assert extra not in set(data.scores["assignment"]) and set(data.scores["assignment"]) == {T, P}
+    assert extra not in {r["assignment"] for r in export_rows(course, ROSTER)}
+    mine = only_student(data, "dave").scores
+    assert set(mine["status"]) == {"not submitted"} and len(mine) == 2, "dave: the two handed-in papers only"
