@@ -414,6 +414,9 @@ class PlantHMI:
         self.live_seconds = 60 * float(live_minutes if live_minutes is not None
                                        else env.get("DAQLAB_HMI_LIVE_MINUTES") or LIVE_MINUTES)
         self.instructor = is_instructor(env)
+        own = env.get("DAQLAB_STATION", "")
+        if not self.instructor and own.isdigit():  # a trainee's HMI shows their own station (the only one that answers them)
+            self.stations = [int(own)]
         self.station = self.stations[0]
         self.history: deque = deque(maxlen=int(600 / period))
         self.alarms = AlarmLog()

@@ -25,6 +25,11 @@ from daqlab.plant import process as pm
 FC_READ_HOLDING, FC_READ_INPUT = 3, 4
 
 
+def _v(x) -> str:
+    """A value in a check message as a trainee reads it: 52.3, not 52.300000000000004."""
+    return f"{x:.6g}" if isinstance(x, float) else repr(x)
+
+
 def _var(ns: dict, name: str):
     if name not in ns:
         raise NameError(f"`{name}` is not defined")
@@ -44,14 +49,14 @@ def _matches_served(ctx, value, unit, fc, address, dtype, order="ABCD", scale=1.
     if not served:
         return False, f"no FC {fc:02d} read of unit {unit} address {address} was served to you"
     if any(_close(value, v, tol + 1e-6 * abs(v)) for v in served if isinstance(v, (int, float)) and math.isfinite(v)):
-        return True, f"{what} {value!r} matches what the plant served"
+        return True, f"{what} {_v(value)} matches what the plant served"
     for other in wrong_orders:
         if any(_close(value, v, tol + 1e-6 * abs(v)) for v in ctx.served_values(unit, fc, address, dtype, other, scale, offset)):
-            return False, f"{what} {value!r} is the registers decoded as {other}: check the word order"
+            return False, f"{what} {_v(value)} is the registers decoded as {other}: check the word order"
     raw = ctx.served_values(unit, fc, address, dtype, order)
     if scale != 1.0 and any(_close(value, v, 0.5) for v in raw):
-        return False, f"{what} {value!r} is the raw register value: apply the scaling"
-    return False, f"{what} {value!r} does not match any served value (e.g. {served[-1]:.4g})"
+        return False, f"{what} {_v(value)} is the raw register value: apply the scaling"
+    return False, f"{what} {_v(value)} does not match any served value (e.g. {served[-1]:.4g})"
 
 
 # ----------------------------------------------------------- practical 1
@@ -63,8 +68,8 @@ def identify(ns: dict) -> float:
     def serial():
         got = str(_var(ns, "serial_number")).strip()
         if not ctx.served_words(served["units"]["plc"], FC_READ_HOLDING, 0x18, 6):
-            return False, f"{got!r}: the serial number registers 0x18-0x1D were never read from your PLC"
-        return got == served["serial_number"], f"expected the nameplate serial number, got {got!r}"
+            return False, f"{_v(got)}: the serial number registers 0x18-0x1D were never read from your PLC"
+        return got == served["serial_number"], f"expected the nameplate serial number, got {_v(got)}"
 
     r.guard("serial number (PLC HR 0x18, 12 chars)", 3, serial)
     r.guard("read with FC 03 from holding register 0x18", 1,
@@ -79,7 +84,7 @@ def identify(ns: dict) -> float:
         fw = words[-1][0]
         want = f"V{fw // 100}.{fw % 100:02d}"
         got = str(_var(ns, "firmware")).strip().upper()
-        return got == want, f"firmware register 0x20 = {fw} (major*100+minor) -> {want}; got {got!r}"
+        return got == want, f"firmware register 0x20 = {fw} (major*100+minor) -> {want}; got {_v(got)}"
 
     r.guard("firmware as V<major>.<minor>", 2, firmware)
     want = sorted(served["units"].values())
@@ -164,7 +169,7 @@ def status(ns: dict) -> float:
             return False, "no FC 04 read of the line state (input register 4) was served to you"
         names = {pm.STATE_NAMES[w] for w in states if w in pm.STATE_NAMES}
         got = str(_var(ns, "state_name")).strip().lower()
-        return got in names, f"state register 4 read as {sorted(names)}; got {got!r}"
+        return got in names, f"state register 4 read as {sorted(names)}; got {_v(got)}"
 
     r.guard("line state name", 2, state)
     return r.total()
@@ -245,7 +250,7 @@ def acquisition_kpis(ns: dict) -> float:
                 return False, f"{name}: your CSV was not acquired from the plant during this run ({hits}/{n} values served)"
             want = compute(data())
             ok = _close(got, want, abs(want) * rel + 1e-9)
-            return ok, f"{name} = {got!r}, from your CSV {want:.6g}"
+            return ok, f"{name} = {_v(got)}, from your CSV {want:.6g}"
         return check
 
     def energy(d):
@@ -314,8 +319,8 @@ def control_start(ns: dict) -> float:
         got = _var(ns, "reached_freq")
         seen = [w[0] / 100 for w in ctx.served_words(unit, FC_READ_HOLDING, 0x2103, 1)]
         if not any(_close(got, v, 0.05) for v in seen):
-            return False, f"reached_freq {got!r} is not an output frequency the drive reported to you (0x2103)"
-        return _close(got, sp, 0.1), f"reached_freq {got!r} read from 0x2103 vs setpoint {sp:.2f}"
+            return False, f"reached_freq {_v(got)} is not an output frequency the drive reported to you (0x2103)"
+        return _close(got, sp, 0.1), f"reached_freq {_v(got)} read from 0x2103 vs setpoint {sp:.2f}"
 
     r.guard("reached_freq reported", 2, reported)
     return r.total()
@@ -337,7 +342,7 @@ def control_stop(ns: dict) -> float:
         got = _var(ns, "stopped_freq")
         if not zero_after:
             return False, "no read of 0x2103 after the stop showed 0 Hz"
-        return _close(got, 0.0, 0.05), f"stopped_freq {got!r} (a read after the stop showed 0 Hz)"
+        return _close(got, 0.0, 0.05), f"stopped_freq {_v(got)} (a read after the stop showed 0 Hz)"
 
     r.guard("output frequency confirmed at 0 Hz", 2, confirmed)
     return r.total()
@@ -359,16 +364,16 @@ def troubleshoot(ns: dict) -> float:
     def order():
         got = str(_var(ns, "meter_order")).upper()
         if not meter_reads:
-            return False, f"meter_order {got!r}: the meter's registers were never read, so it cannot be told"
-        return got == s["meter_order"], f"meter_order {got!r} (datasheet says {d['meter_order']})"
+            return False, f"meter_order {_v(got)}: the meter's registers were never read, so it cannot be told"
+        return got == s["meter_order"], f"meter_order {_v(got)} (datasheet says {d['meter_order']})"
 
     def diagnosed():
         got = str(_var(ns, "th_status")).strip().lower()
         raw = [w[0] for w in ctx.served_words(s["units"]["th"], FC_READ_INPUT, 1, 1)]
         if not raw:
-            return False, f"th_status {got!r}: the T/H temperature register was never read"
+            return False, f"th_status {_v(got)}: the T/H temperature register was never read"
         want = "broken" if raw[-1] == 0x7FFF else "ok"
-        return got == want, f"th_status {got!r}: the register read 0x{raw[-1]:04X} (0x7FFF is the sentinel)"
+        return got == want, f"th_status {_v(got)}: the register read 0x{raw[-1]:04X} (0x7FFF is the sentinel)"
 
     r.guard("meter's real unit id", 3, unit)
     r.guard("meter's real word order", 3, order)

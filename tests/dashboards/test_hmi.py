@@ -100,3 +100,23 @@ def test_the_hmi_polls_only_while_a_browser_shows_the_page():
             assert hmi.scans > scans and not hmi.polling_paused
         finally:
             hmi.stop()
+
+
+def test_a_trainees_hmi_opens_on_their_own_station():
+    from daqlab.dashboards.hmi import PlantHMI
+
+    base = free_port_block(4)
+    with run(stations=3, base_port=base, control=True, control_token="t"):
+        env = {"DAQLAB_STATIONS": "3", "DAQLAB_SEED": "0", "DAQLAB_STATION": "2", "JUPYTERHUB_USER": "alice",
+               "DAQLAB_INSTRUCTOR": "grader-daqlab"}
+        hmi = PlantHMI(PlantAddress("127.0.0.1", base), period=0.2, environ=env, quiet_s=1.0)
+        try:
+            assert hmi.w_station.value == 2 and [v for _, v in hmi.w_station.options] == [2]
+        finally:
+            hmi.stop()
+        teacher = PlantHMI(PlantAddress("127.0.0.1", base), period=0.2, quiet_s=1.0,
+                           environ={**env, "JUPYTERHUB_USER": "grader-daqlab"})
+        try:
+            assert teacher.w_station.value == 1 and len(teacher.w_station.options) == 3, "the instructor sees all"
+        finally:
+            teacher.stop()
