@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 import sys
+from pathlib import Path
 
 from daqlab import paths
 from daqlab.foreground import run_foreground
@@ -30,6 +31,7 @@ def run_lab(args) -> int:
     platform = _start_platform()
     if platform is not None:
         env.update(platform[0].environment(LAB_DEVICE))
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [_lab_config(), env.get("JUPYTER_CONFIG_PATH")]))
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={folder}",
            f"--IdentityProvider.token={token}", "--LabApp.default_url=/lab/tree/01-The-Data-Chain.ipynb"]
@@ -57,6 +59,20 @@ def run_lab(args) -> int:
             platform[1].close()
             platform[0].close()
         plant.stop()
+
+
+def _lab_config() -> str:
+    """A Jupyter config folder for the lab: JupyterLab's "Jupyter news?" prompt off (the first thing a trainee
+    sees is lesson 01, not a question about a news feed)."""
+    import json
+    import tempfile
+
+    from daqlab.hub.welcome import NO_NEWS
+
+    folder = Path(tempfile.mkdtemp(prefix="daqlab-lab-config-"))
+    (folder / "labconfig").mkdir()
+    (folder / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {NO_NEWS: True}}))
+    return str(folder)
 
 
 def _start_platform():

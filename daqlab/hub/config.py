@@ -208,6 +208,10 @@ def apply_local(c, settings: HubSettings) -> dict[str, Account]:
         if account.name in os_accounts:
             own_tree(home, os_accounts[account.name])
         spawner.notebook_dir = settings.course_root if account.role == INSTRUCTOR else str(home)
+        if account.role == TRAINEE:  # a trainee lands on their welcome page (daqlab.hub.welcome)
+            from daqlab.hub.welcome import WELCOME
+
+            spawner.default_url = f"/lab/tree/{WELCOME}"
 
     c.Spawner.pre_spawn_hook = pre_spawn
     owners_file = None

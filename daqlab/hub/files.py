@@ -20,12 +20,13 @@ Contract:
       exam (``daqlab hub serve --exam``) so are terminals.
   ``labconfig/page_config.json``
       for trainees the nbgrader Lab plugins formgrader, create-assignment and course-list are disabled; the
-      Assignments list and Validate stay.
+      Assignments list and Validate stay. For everyone JupyterLab's "Jupyter news?" prompt is off.
 
   The same texts are shipped to Kubernetes pods as ``singleuser.extraFiles`` (:mod:`daqlab.hub.z2jh`).
 - :func:`provision_home` prepares a user's home before their server starts: on the FIRST start the
   lessons are copied to ``~/lessons`` (later starts never overwrite a trainee's work); every start
-  refreshes ``~/dashboards/results.ipynb`` and the station card ``~/daqlab-station.json``.
+  refreshes ``~/dashboards/results.ipynb``, the station card ``~/daqlab-station.json`` and the landing page
+  ``~/WELCOME.ipynb`` (:mod:`daqlab.hub.welcome`), where a trainee's server opens.
 """
 
 from __future__ import annotations
@@ -86,7 +87,10 @@ def server_config(role: str, exam: bool = False) -> dict:
 
 
 def page_config(role: str) -> dict:
-    return {"disabledExtensions": dict.fromkeys(TRAINEE_OFF_LAB, True) if role == TRAINEE else {}}
+    from daqlab.hub.welcome import NO_NEWS
+
+    off = dict.fromkeys(TRAINEE_OFF_LAB, True) if role == TRAINEE else {}
+    return {"disabledExtensions": {**off, NO_NEWS: True}}  # no "Jupyter news?" prompt for anyone
 
 
 def role_files(settings: HubSettings, role: str, accounts: bool = False) -> dict[str, str]:
@@ -140,6 +144,9 @@ def provision_home(settings: HubSettings, account: Account) -> Path:
     dash.mkdir(exist_ok=True)
     board = Path(settings.lessons) / "dashboards" / "results.ipynb"
     shutil.copy(board if board.exists() else paths.dashboards() / "results.ipynb", dash / "results.ipynb")
+    from daqlab.hub.welcome import WELCOME, welcome_notebook
+
+    (home / WELCOME).write_text(welcome_notebook(settings, account), encoding="utf-8")  # refreshed every start
     card = station_card(settings, account)
     (home / "daqlab-station.json").write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (Path(settings.results) / account.name).mkdir(parents=True, exist_ok=True)

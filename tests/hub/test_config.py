@@ -268,6 +268,28 @@ def test_home_gets_lessons_once_and_a_station_card(settings):
     lesson.write_text("my work")
     provision_home(settings, bob)
     assert lesson.read_text() == "my work", "a second start never overwrites the trainee's work"
+    welcome = json.loads((home / "WELCOME.ipynb").read_text(encoding="utf-8"))["cells"][0]["source"]
+    assert "欢迎，Bob Li" in welcome and "**5**" in welcome and "tcp://127.0.0.1:6005" in welcome
+    assert "(lessons/01-The-Data-Chain.ipynb)" in welcome and "/user/bob/voila/render/dashboards/results.ipynb" in welcome
+    assert "Assignment List" in welcome and "password" not in welcome.lower()
+
+
+def test_trainees_land_on_their_welcome_page_and_nobody_gets_the_news_prompt(settings):
+    from daqlab.hub.welcome import NO_NEWS
+
+    settings.lessons = str(ROOT / "notebooks")
+    c = Config()
+    apply_local(c, settings)
+    spawner = SimpleNamespace(user=SimpleNamespace(name="alice"), environment={}, notebook_dir="", default_url="/lab")
+    c.Spawner.pre_spawn_hook(spawner)
+    assert spawner.default_url == "/lab/tree/WELCOME.ipynb"
+    teacher = SimpleNamespace(user=SimpleNamespace(name="grader-daqlab"), environment={}, notebook_dir="",
+                              default_url="/lab")
+    c.Spawner.pre_spawn_hook(teacher)
+    assert teacher.default_url == "/lab", "the instructor opens on the course root"
+    for role in ("trainee", "instructor"):
+        page = json.loads(role_files(settings, role)["labconfig/page_config.json"])
+        assert page["disabledExtensions"][NO_NEWS] is True
 
 
 def test_accounts_command_lists_each_mqtt_account_with_its_password(settings, tmp_path, capsys):
