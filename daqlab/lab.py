@@ -31,7 +31,8 @@ def run_lab(args) -> int:
     platform = _start_platform()
     if platform is not None:
         env.update(platform[0].environment(LAB_DEVICE))
-    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [_lab_config(), env.get("JUPYTER_CONFIG_PATH")]))
+    lab_config = _lab_config()
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [lab_config, env.get("JUPYTER_CONFIG_PATH")]))
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={folder}",
            f"--IdentityProvider.token={token}", "--LabApp.default_url=/lab/tree/01-The-Data-Chain.ipynb"]
@@ -55,6 +56,9 @@ def run_lab(args) -> int:
     try:
         return run_foreground(cmd, env)
     finally:
+        import shutil
+
+        shutil.rmtree(lab_config, ignore_errors=True)
         if platform is not None:
             platform[1].close()
             platform[0].close()

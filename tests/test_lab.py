@@ -35,6 +35,9 @@ def test_lab_starts_plant_and_jupyterlab_with_lesson_one():
                     raise
                 time.sleep(0.5)
         assert "01-The-Data-Chain.ipynb" in names
+        with urllib.request.urlopen(f"http://127.0.0.1:{web}/lab?token=t0ken", timeout=30) as r:
+            page = r.read().decode()
+        assert "@jupyterlab/apputils-extension:announcements" in page, "the news prompt is disabled"
         from daqlab.modbus import ModbusTcpClient
 
         c = ModbusTcpClient("127.0.0.1", port=base + 1)
