@@ -113,14 +113,25 @@ def _status_cls(status: str) -> str:
     return "res-status-" + status.replace(" ", "-")
 
 
+#: column headers a teacher reads (Chinese first) instead of field names
+HEADERS = {"student_id": "学员 trainee", "name": "姓名 name", "station": "工位 station", "assignment": "作业 assignment",
+           "kind": "类型 kind", "score": "得分 score", "max_score": "满分 max", "percent": "得分率 %",
+           "status": "状态 status", "reason": "原因 reason", "minutes": "用时 min", "theory_pct": "理论 theory %",
+           "practical_pct": "实操 practical %", "total": "总评 total", "rank": "名次 rank", "finalist": "入围 finalist",
+           "note": "备注 note", "pass mark": "及格线 pass mark", "failed": "未通过 failed", "attempts": "人次 attempts",
+           "share": "未通过率 share"}
+
+
 def table_html(df: pd.DataFrame, cls: str, row_attr=None, cell_cls: dict | None = None, formats: dict | None = None,
                empty: str = "nothing to show") -> str:
-    """An HTML table of ``df`` (escaped); ``row_attr(row) -> str`` adds attributes, ``cell_cls`` classes per column."""
+    """An HTML table of ``df`` (escaped); ``row_attr(row) -> str`` adds attributes, ``cell_cls`` classes per column;
+    headers from :data:`HEADERS` where a column has one."""
     if df.empty:
         return f'<table class="res-table {cls}"><tr><td>{html.escape(empty)}</td></tr></table>'
     formats = formats or {}
     cell_cls = cell_cls or {}
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    head = "".join(f'<th data-col="{html.escape(str(c))}">{html.escape(HEADERS.get(str(c), str(c)))}</th>'
+                   for c in df.columns)
     rows = []
     for _, r in df.iterrows():
         attrs = row_attr(r) if row_attr else ""

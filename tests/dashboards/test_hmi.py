@@ -120,3 +120,11 @@ def test_a_trainees_hmi_opens_on_their_own_station():
             assert teacher.w_station.value == 1 and len(teacher.w_station.options) == 3, "the instructor sees all"
         finally:
             teacher.stop()
+
+
+def test_dashboard_pages_speak_to_teachers_and_trainees_not_developers():
+    for name in ("plant.ipynb", "results.ipynb"):
+        nb = json.loads((ROOT / "notebooks" / "dashboards" / name).read_text(encoding="utf-8"))
+        shown = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")  # Voila shows these
+        assert "daqlab dashboard" not in shown and "DAQLAB_" not in shown, name
+        assert shown.lstrip("# ")[0] > "\u2e80", f"{name}: the title starts in Chinese"
