@@ -109,8 +109,10 @@ class TrustedGrade(NbGraderPreprocessor):
             raise GraderError(f"cannot score {assignment}: {exc}") from exc
         state["flags"] += tg.problems
         if tg.timing.get("late_minutes"):
+            from daqlab.localtime import stamp
+
             state["flags"].append(f"迟交 {tg.timing['late_minutes']} 分钟（late by {tg.timing['late_minutes']} min: "
-                                  f"deadline {tg.timing['deadline']}, submitted {tg.timing['submitted']}）")
+                                  f"deadline {stamp(tg.timing['deadline'])}, submitted {stamp(tg.timing['submitted'])}）")
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None

@@ -39,6 +39,7 @@ import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 
+from daqlab import localtime
 from daqlab.acquisition.reader import DECODE_ERROR, GOOD, INVALID, TIMEOUT, Reader, Sample
 from daqlab.plant.faults import MODES
 from daqlab.plant.process import ALARM_BITS, STATE_NAMES
@@ -299,7 +300,7 @@ def numbers_html(station: int, sample: Sample | None, values: dict | None = None
                   "—" if state is None else STATE_NAMES.get(int(state), str(state))))
     word = values.get("plc.alarm_word")
     cells.append(("hmi-alarm-word", "alarm word 报警字", "—" if word is None else f"0x{int(word):04X}"))
-    stamp = sample.time.strftime("%H:%M:%S") if sample else "—"
+    stamp = localtime.clock(sample.epoch or sample.time) if sample else "—"
     cells.append(("hmi-updated", "updated 更新", stamp))
     return '<div class="hmi-box hmi-numbers">' + "".join(
         f'<div class="hmi-num"><div class="hmi-label">{html.escape(label)}</div>'
@@ -327,7 +328,7 @@ def alarm_word_html(word: int | None) -> str:
 
 def alarms_html(log: AlarmLog, limit: int = 30) -> str:
     def t(x):
-        return time.strftime("%H:%M:%S", time.localtime(x)) if x else ""
+        return localtime.clock(x) if x else ""
 
     rows = "".join(
         f'<tr class="hmi-alarm" data-key="{html.escape(e.key)}" data-station="{e.station}" '
