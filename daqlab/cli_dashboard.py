@@ -1,4 +1,4 @@
-"""`daqlab dashboard results|plant`: serve a Voila dashboard on 127.0.0.1 (sub-commands registered by daqlab.cli).
+"""`daqlab dashboard results|plant|scoreboard`: serve a Voila dashboard on 127.0.0.1 (sub-commands registered by daqlab.cli).
 
 Voila runs one kernel per open page. A page left open keeps its kernel (and its memory) forever unless
 idle kernels are culled, so the command turns jupyter_server's culler on by default:
@@ -23,7 +23,7 @@ DEFAULT_PORT = 8866
 CULL_IDLE_S = 600  #: default idle timeout of a dashboard kernel (seconds)
 CULL_INTERVAL_S = 60  #: default period of the culler's check (seconds)
 HMI_LIVE_MINUTES = 15  #: the plant HMI's default (daqlab.dashboards.hmi.LIVE_MINUTES)
-NOTEBOOKS = {"results": "results.ipynb", "plant": "plant.ipynb"}
+NOTEBOOKS = {"results": "results.ipynb", "plant": "plant.ipynb", "scoreboard": "scoreboard.ipynb"}
 
 
 def add_parsers(sub, fmt) -> None:
@@ -61,6 +61,19 @@ def add_parsers(sub, fmt) -> None:
     r.add_argument("--exports", default=None, help="folder for the CSV/PNG exports (default COURSE/exports)")
     common(r)
 
+    sb = dsub.add_parser("scoreboard", formatter_class=fmt, help="contest-day ranking for a projector",
+                         description="The live ranking in large type (weighted theory and practical; ties on the total "
+                                     "broken by the practical, then the theory percent; nobody who handed nothing in is "
+                                     "a finalist), refreshed while grading proceeds; names can be masked.",
+                         epilog="Examples:\n  daqlab dashboard scoreboard --top 10\n"
+                                "  daqlab dashboard scoreboard --course /srv/daqlab-2026 --mask-names --refresh 10")
+    sb.add_argument("--course", default=str(paths.course_root()), help="course folder (default: this checkout)")
+    sb.add_argument("--top", type=int, default=10, help="rows shown and finalists (default 10)")
+    sb.add_argument("--mask-names", action="store_true", help="张三 -> 张* (a projector in a public hall)")
+    sb.add_argument("--refresh", type=float, default=15, metavar="SECONDS", help="reload period (default 15)")
+    sb.add_argument("--weights", default="0.3,0.7", metavar="THEORY,PRACTICAL", help="weights (default 0.3,0.7)")
+    common(sb)
+
     p = dsub.add_parser("plant", formatter_class=fmt, help="plant HMI: live trends, device status, alarms, faults",
                         description="Live HMI of a running plant (`daqlab plant serve`), read over Modbus; "
                                     "instructors switch faults through the control API.",
@@ -97,7 +110,12 @@ def voila_command(notebook: Path, port: int, *, cull_idle: int = CULL_IDLE_S, cu
 def dashboard_env(args, environ=None) -> dict:
     """The environment the dashboard kernels inherit (where the course or the plant is, who is looking)."""
     env = dict(os.environ if environ is None else environ)
-    if args.dashboard_command == "results":
+    if args.dashboard_command == "scoreboard":
+        theory, practical = (x.strip() for x in (args.weights.split(",") + ["", ""])[:2])
+        env.update(DAQLAB_COURSE_ROOT=str(Path(args.course).resolve()), DAQLAB_SCOREBOARD_TOP=str(args.top),
+                   DAQLAB_SCOREBOARD_MASK="1" if args.mask_names else "0", DAQLAB_SCOREBOARD_REFRESH=f"{args.refresh:g}",
+                   DAQLAB_THEORY_WEIGHT=theory or "0.3", DAQLAB_PRACTICAL_WEIGHT=practical or "0.7")
+    elif args.dashboard_command == "results":
         env["DAQLAB_COURSE_ROOT"] = str(Path(args.course).resolve())
         env["DAQLAB_INSTRUCTOR"] = args.instructor
         if args.as_trainee:
@@ -121,9 +139,18 @@ def run(args) -> int:
     if not notebook.exists():
         print(f"no dashboard notebook at {notebook}", file=sys.stderr)
         return 1
-    if args.dashboard_command == "results" and not (Path(args.course) / "gradebook.db").exists():
+    if args.dashboard_command in ("results", "scoreboard") and not (Path(args.course) / "gradebook.db").exists():
         print(f"note: {args.course} has no gradebook.db yet (nothing graded): the dashboard will be empty",
               file=sys.stderr)
+    if args.dashboard_command == "scoreboard":
+        try:
+            ws = [float(x) for x in args.weights.split(",")]
+            if len(ws) != 2 or min(ws) < 0 or sum(ws) <= 0:
+                raise ValueError
+        except ValueError:
+            print(f"daqlab: --weights {args.weights!r} must be two non-negative numbers THEORY,PRACTICAL, e.g. 0.3,0.7",
+                  file=sys.stderr)
+            return 2
     cmd = voila_command(notebook, args.port, cull_idle=args.cull_idle, cull_interval=args.cull_interval,
                         cull_connected=not args.keep_open_pages, debug=args.debug)
     env = dashboard_env(args)

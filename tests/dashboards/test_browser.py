@@ -283,3 +283,25 @@ def test_dashboard_command_turns_idle_kernel_culling_on():
     assert "--Voila.ip=127.0.0.1" in cmd and "--no-browser" in cmd and "--port=8866" in cmd
     assert not any("cull" in c for c in voila_command(Path("x.ipynb"), 1, cull_idle=0))
     assert shutil.which(cmd[0]), "voila is installed next to this Python"
+
+
+def test_scoreboard_for_a_projector_ranks_and_masks_names(browser, course, tmp_path):
+    from daqlab.dashboards.analysis import ranking
+    from daqlab.dashboards.data import load_course
+
+    want = ranking(load_course(course).scores, top_n=10)
+    with dashboard("scoreboard", tmp_path / "voila.log", "--course", course, "--mask-names", "--refresh", "2") as url:
+        page = open_page(browser, url, ".sb-table")
+        try:
+            ranks = [int(x) for x in page.locator("tr.sb-row").evaluate_all("rs => rs.map(r => r.dataset.rank)")]
+            assert ranks == sorted(want["rank"].tolist()) and len(ranks) == len(TRAINEES)
+            names = page.locator(".sb-name").all_inner_texts()
+            assert all(n.endswith("*") for n in names)
+            html = page.content()
+            assert not any(full in html for full, _ in TRAINEES.values()), "masked: no full name on the projector"
+            before = text(page, "#sb-updated")
+            page.wait_for_function(f"document.querySelector('#sb-updated').textContent !== '{before}'",
+                                   timeout=60_000)  # it reloads by itself while grading goes on
+            shot(page, "scoreboard")
+        finally:
+            page.close()

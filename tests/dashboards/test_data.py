@@ -150,3 +150,24 @@ def test_an_assignment_nobody_handed_in_has_no_rows(course):
     assert extra not in {r["assignment"] for r in export_rows(course, ROSTER)}
     mine = only_student(data, "dave").scores
     assert set(mine["status"]) == {"not submitted"} and len(mine) == 2, "dave: the two handed-in papers only"
+
+
+def test_the_scoreboard_ranks_masks_names_and_follows_grading(course, tmp_path):
+    from daqlab.course.status import Outcome, load_status, save_status
+    from daqlab.dashboards.scoreboard import Scoreboard, mask
+
+    assert (mask("张三"), mask("Alice")) == ("张*", "A****")
+    board = Scoreboard(course, environ={}, top=2, masked=True, roster=ROSTER)
+    page = board.html()
+    assert "竞赛实时排名" in page and page.count('class="sb-row') == 2
+    names = [x.split("<")[0] for x in page.split('class="sb-name">')[1:]]
+    assert all(n.endswith("*") and n[:1].isupper() for n in names) and not any(t.name in page for t in ROSTER.values())
+    first = page.split('class="sb-name">')[1].split("<")[0]
+    # grading goes on: the leader's practical turns out not gradable; the next reload shows it
+    leader = next(s for s, t in ROSTER.items() if mask(t.name) == first)
+    old = load_status(course)[P][leader]
+    try:
+        save_status(course, [Outcome(leader, P, "not gradable", "test", None, None, 0.0)])
+        assert board.html().split('class="sb-name">')[1].split("<")[0] != first
+    finally:
+        save_status(course, [Outcome(**old)])

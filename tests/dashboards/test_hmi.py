@@ -69,7 +69,7 @@ def test_plant_layout_comes_from_the_environment_then_the_control_api():
 
 
 def test_dashboard_notebooks_are_committed_without_outputs():
-    for name in ("plant.ipynb", "results.ipynb"):
+    for name in ("plant.ipynb", "results.ipynb", "scoreboard.ipynb"):
         nb = json.loads((ROOT / "notebooks" / "dashboards" / name).read_text(encoding="utf-8"))
         for cell in nb["cells"]:
             assert not cell.get("outputs") and not cell.get("execution_count"), name
