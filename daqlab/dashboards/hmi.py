@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 from daqlab import localtime
 from daqlab.acquisition.reader import DECODE_ERROR, GOOD, INVALID, TIMEOUT, Reader, Sample
+from daqlab.dashboards.mimic import mimic_svg
 from daqlab.plant.faults import MODES
 from daqlab.plant.process import ALARM_BITS, STATE_NAMES
 
@@ -444,6 +445,8 @@ class PlantHMI:
                                      button_style="success", layout=layout(width="110px"))
         self.w_info = w.HTML()
         self.w_numbers = w.HTML(numbers_html(self.station, None))
+        self.w_mimic = w.HTML(mimic_svg({}, {}))
+        self.w_mimic.add_class("hmi-mimic-box")
         self.w_trend = w.Image(format="png", layout=layout(width="720px"))
         self.w_devices = w.HTML(devices_html({}))
         self.w_word = w.HTML(alarm_word_html(None))
@@ -453,7 +456,8 @@ class PlantHMI:
         self.w_station.observe(self._on_station, names="value")
         self.w_live.observe(self._on_live, names="value")
         top = w.HBox([self.w_station, self.w_live, self.w_info])
-        parts = [top, self.w_numbers, w.HBox([self.w_trend, w.VBox([self.w_devices, self.w_word])]), self.w_alarms]
+        parts = [top, self.w_mimic, self.w_numbers, w.HBox([self.w_trend, w.VBox([self.w_devices, self.w_word])]),
+                 self.w_alarms]
         if self.instructor:
             parts.append(self._fault_panel(w))
         # the page's heartbeat: a hidden Play whose timer runs in the browser (see the module docstring)
@@ -617,6 +621,8 @@ class PlantHMI:
         shown = shown_values(sample, self._tags)
         self.history.append((sample.epoch, shown))
         self.w_numbers.value = numbers_html(station, sample, shown)
+        word = sample.values.get("plc.alarm_word") if sample.quality.get("plc.alarm_word") == GOOD else None
+        self.w_mimic.value = mimic_svg(shown, status, decode_alarm_word(word))
         self.w_devices.value = devices_html(status)
         self.w_word.value = alarm_word_html(sample.values.get("plc.alarm_word"))
         self.w_alarms.value = alarms_html(self.alarms)

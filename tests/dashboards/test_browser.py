@@ -121,18 +121,25 @@ def test_plant_hmi_trends_faults_and_station_switch(browser, tmp_path):
             second = int(text(page, "#hmi-counter"))
             assert second > first, f"part counter did not increase: {first} -> {second}"
             assert float(text(page, "#hmi-freq")) > 0
+            # the process picture: the line running, every device healthy, the drive's frequency on the VFD
+            page.wait_for_selector("svg.hmi-mimic g[data-device='conveyor'][data-state='running']")
+            assert page.locator("svg.hmi-mimic g[data-state='online']:not([data-device='motor'])").count() == 5
+            assert " Hz" in page.locator("svg.hmi-mimic g[data-device='vfd']").text_content()
+            shot(page, "plant-hmi-mimic")
 
             # a fault switched from the page's fault panel reaches the plant and shows as a fault and an alarm
             page.locator(".hmi-device-select select").select_option("meter")
             page.locator(".hmi-mode-select select").select_option("offline")
             page.locator("button.hmi-apply").click()
             page.wait_for_selector("tr.hmi-device[data-device='meter'][data-state='offline']")
+            page.wait_for_selector("svg.hmi-mimic g[data-device='meter'][data-state='offline']")
             page.wait_for_selector("tr.hmi-alarm[data-key='device:meter'][data-active='1']")
             assert plant.status()["stations"][0]["faults"] == {"meter": {"offline": True}}
             assert text(page, "#hmi-power") == "—", "no value shown for a device that does not answer"
             # ... and one switched over the control API from elsewhere: the PLC's alarm word, decoded
             plant.set_fault(1, "ai", "broken")
             page.wait_for_selector(".hmi-flag[data-flag='sensor_fault'][data-on='1']")
+            page.wait_for_selector("svg.hmi-mimic g[data-device='ai']:not([data-state='online'])")  # red in the picture
             page.wait_for_selector("tr.hmi-alarm[data-key='alarm:sensor_fault'][data-active='1']")
             assert int(text(page, "#hmi-alarm-word"), 16) & 0x20, "bit 5 (sensor_fault) of the alarm word"
             page.wait_for_function("document.querySelector('#hmi-motor-temp').textContent === '—'")  # not 177 °C

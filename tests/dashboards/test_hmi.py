@@ -128,3 +128,18 @@ def test_dashboard_pages_speak_to_teachers_and_trainees_not_developers():
         shown = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")  # Voila shows these
         assert "daqlab dashboard" not in shown and "DAQLAB_" not in shown, name
         assert shown.lstrip("# ")[0] > "\u2e80", f"{name}: the title starts in Chinese"
+
+
+def test_the_process_picture_colours_each_device_by_its_state():
+    from daqlab.dashboards.mimic import mimic_svg
+
+    ok = {d: ("online", "") for d in ("plc", "vfd", "meter", "ai", "th")}
+    values = {"plc.state": 2, "plc.parts": 17, "vfd.output_freq": 42.5, "meter.power_total": 1234.0,
+              "ai.motor_temp": None, "th.temperature": 23.4, "th.humidity": 55.0}
+    svg = mimic_svg(values, {**ok, "meter": ("offline", "timeout")}, {"jam": True, "motor_overtemp": False})
+    assert 'data-device="meter" data-state="offline"' in svg and 'stroke-dasharray="6 4"' in svg
+    assert 'data-device="conveyor" data-state="alarm"' in svg, "a jam turns the conveyor red"
+    assert "42.5 Hz" in svg and "零件 parts 17" in svg and "电机 —" in svg, "a blanked sensor is a dash, not a number"
+    running = mimic_svg(values, ok, {})
+    assert 'data-device="conveyor" data-state="running"' in running
+    assert running.count('data-state="online"') == 6, "the five devices and the motor the drive turns"
