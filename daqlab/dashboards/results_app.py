@@ -162,6 +162,10 @@ def feedback_files(course: Path, student: str) -> list[tuple[str, Path]]:
 
 
 # --------------------------------------------------------------------------- the dashboard
+PAGE_SIZE = 50  #: trainee table rows per page
+MASTERY_ROWS = 40  #: trainees drawn in the mastery heat map (the weakest, when the class is larger)
+
+
 class ResultsDashboard:
     """``ResultsDashboard().show()`` in a notebook; ``html_snapshot()`` returns what the page shows."""
 
@@ -284,6 +288,7 @@ class ResultsDashboard:
                                layout=L(width="320px"))
         self.w_sort = w.Dropdown(options=[], description="Sort by 排序", layout=L(width="300px"))
         self.w_desc = w.ToggleButton(value=False, description="descending 降序", layout=L(width="130px"))
+        self.w_page = w.BoundedIntText(value=1, min=1, max=100000, description="Page 页", layout=L(width="160px"))
         self.w_tw = w.BoundedFloatText(value=0.3, min=0, max=1, step=0.05, description="theory weight",
                                        layout=L(width="200px"))
         self.w_pw = w.BoundedFloatText(value=0.7, min=0, max=1, step=0.05, description="practical weight",
@@ -302,7 +307,8 @@ class ResultsDashboard:
         self.w_ranking = w.HTML()
         for wid, cls in ((self.w_assign, "res-assign-select"), (self.w_stations, "res-stations"),
                          (self.w_filter, "res-filter"), (self.w_pass, "res-pass"), (self.w_search, "res-search"),
-                         (self.w_sort, "res-sort"), (self.w_desc, "res-desc"), (self.w_tw, "res-theory-weight"),
+                         (self.w_sort, "res-sort"), (self.w_desc, "res-desc"), (self.w_page, "res-page"),
+                         (self.w_tw, "res-theory-weight"),
                          (self.w_pw, "res-practical-weight"), (self.w_top, "res-top"), (self.w_csv, "res-export-csv"),
                          (self.w_png, "res-export-png"), (self.w_reload, "res-reload")):
             wid.add_class(cls)
@@ -310,7 +316,8 @@ class ResultsDashboard:
         for wid in (self.w_assign, self.w_stations, self.w_filter, self.w_pass, self.w_tw, self.w_pw, self.w_top):
             wid.observe(self._on_change, names="value")
         for wid in (self.w_search, self.w_sort, self.w_desc):
-            wid.observe(self._on_table, names="value")
+            wid.observe(self._first_page, names="value")
+        self.w_page.observe(self._on_table, names="value")
         self.w_csv.on_click(lambda _: self._export("csv"))
         self.w_png.on_click(lambda _: self._export("png"))
         self.w_reload.on_click(self._on_reload)
@@ -326,7 +333,7 @@ class ResultsDashboard:
         root = w.VBox([
             w.HTML(CSS), head, controls, self.w_summary,
             h("Score distribution 成绩分布"), self.w_dist,
-            h("Trainees 学员成绩"), w.HBox([self.w_search, self.w_sort, self.w_desc]), self.w_table,
+            h("Trainees 学员成绩"), w.HBox([self.w_search, self.w_sort, self.w_desc, self.w_page]), self.w_table,
             h("Mastery 知识领域掌握度"), self.w_mastery,
             h("Item analysis (theory papers) 试题分析"), self.w_items,
             h("Most failed practical checks 实操失分项"), self.w_checks,
@@ -383,6 +390,13 @@ class ResultsDashboard:
         if change["owner"] is self.w_assign:
             self._sort_options()
         self.refresh()
+
+    def _first_page(self, change) -> None:
+        """A new search or order starts at page 1."""
+        if self.w_page.value != 1:
+            self.w_page.value = 1  # its observer redraws the table
+        else:
+            self._on_table(change)
 
     def _on_table(self, _change) -> None:
         if self.data is not None:
@@ -505,7 +519,11 @@ class ResultsDashboard:
         if key in t.columns:
             t = t.sort_values([key, "student_id"], ascending=[not self.w_desc.value, True], na_position="last",
                               kind="stable")
-        head = "<tr><th>trainee</th><th>name</th><th>station</th>" + "".join(
+        shown = len(t)
+        pages = max(1, -(-shown // PAGE_SIZE))
+        page = min(max(1, int(self.w_page.value)), pages)
+        t = t.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        head = "<tr><th>学员 trainee</th><th>姓名 name</th><th>工位 station</th>" + "".join(
             f'<th data-assignment="{html.escape(a)}">{html.escape(a)}</th>' for a in self.w_assign.value) + "<th>mean %</th></tr>"
         rows = []
         for _, r in t.iterrows():
@@ -525,7 +543,9 @@ class ResultsDashboard:
                              f"{text}{note}</td>")
             cells.append(f'<td class="res-mean-row">{_num(r["mean %"])}</td>')
             rows.append(f'<tr class="res-row" data-student="{html.escape(r["student_id"])}">{"".join(cells)}</tr>')
-        return (f'<div class="res-box"><span class="res-shown">{len(t)}</span> trainee(s) shown'
+        paging = (f' · 第 <span class="res-page-no">{page}</span> / {pages} 页 (page, {PAGE_SIZE} per page)'
+                  if pages > 1 else "")
+        return (f'<div class="res-box"><span class="res-shown">{shown}</span> trainee(s) shown{paging}'
                 f'<table class="res-table res-trainees">{head}{"".join(rows)}</table></div>')
 
     def _mastery_html(self, sel: CourseData) -> str:
@@ -533,10 +553,17 @@ class ResultsDashboard:
         if m.empty:
             return '<div class="res-box res-mastery">no theory paper in the selection</div>'
         means = m.mean()
+        note = ""
+        if len(m) > MASTERY_ROWS:  # 500 rows of colour read as nothing: the weakest trainees, where help is needed
+            m_shown = m.assign(_m=m.mean(axis=1)).nsmallest(MASTERY_ROWS, "_m").drop(columns="_m")
+            note = (f'<p class="res-mastery-note">热图只画掌握度最低的 {MASTERY_ROWS} 名学员（共 {len(m)} 名）'
+                    f' · heat map: the weakest {MASTERY_ROWS} of {len(m)} trainees; the table is the whole class</p>')
+        else:
+            m_shown = m
         tbl = pd.DataFrame({"area": [f"{AREAS[a][2]} {AREAS[a][1]}" if a in AREAS else a for a in m.columns],
                             "class mastery %": means.to_numpy(float), "trainees": m.notna().sum().to_numpy()})
-        return ('<div class="res-box res-mastery">' + fig_html(figures.mastery_heatmap(m), "mastery heat map",
-                                                                 "res-fig res-mastery-fig")
+        return ('<div class="res-box res-mastery">' + note + fig_html(figures.mastery_heatmap(m_shown), "mastery heat map",
+                                                                        "res-fig res-mastery-fig")
                 + table_html(tbl, "res-mastery-table", formats={"class mastery %": _num}) + "</div>")
 
     def _items_html(self, sel: CourseData) -> str:

@@ -171,3 +171,22 @@ def test_the_scoreboard_ranks_masks_names_and_follows_grading(course, tmp_path):
         assert board.html().split('class="sb-name">')[1].split("<")[0] != first
     finally:
         save_status(course, [Outcome(**old)])
+
+
+def test_big_classes_page_the_trainee_table_and_draw_the_weakest_in_the_heat_map(course, monkeypatch):
+    from daqlab.dashboards import results_app
+    from daqlab.dashboards.results_app import ResultsDashboard
+
+    monkeypatch.setattr(results_app, "PAGE_SIZE", 2)  # four trainees, two per page
+    monkeypatch.setattr(results_app, "MASTERY_ROWS", 2)
+    dash = ResultsDashboard(course, environ={}, roster=ROSTER)
+    first = dash.w_table.value
+    assert first.count('class="res-row"') == 2 and "第 <span class=\"res-page-no\">1</span> / 2 页" in first
+    dash.w_page.value = 2
+    second = dash.w_table.value
+    assert second.count('class="res-row"') == 2 and not set(first.split("data-student=")[1:]) & set(
+        second.split("data-student=")[1:]), "page 2 holds the other trainees"
+    dash.w_search.value = "ali"  # a new search starts at page 1
+    assert dash.w_page.value == 1 and dash.w_table.value.count('class="res-row"') == 1
+    dash.w_assign.value = (T,)
+    assert "the weakest 2 of" in dash.w_mastery.value
