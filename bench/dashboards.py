@@ -236,6 +236,57 @@ def first_render(course: Path, theory: str) -> tuple[dict, dict]:
     return t, res
 
 
+BROWSER_GOALS = (3.0, 5.0)  #: 500 trainees: first figure and the last widget on screen, seconds
+
+
+def browser_times(course: Path, rounds: int) -> list[tuple[float, float]]:
+    """What a teacher waits for: ``daqlab dashboard results`` (a real Voila) opened in Debian's chromium;
+    per round (navigation -> first figure visible, navigation -> the ranking figure, the last widget, visible)."""
+    import socket
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        port = so.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "daqlab.cli", "dashboard", "results", "--course", str(course),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, JUPYTERHUB_USER="grader-daqlab"))
+    out = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                   args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+            warm = b.new_page()  # Voila's first kernel and imports: not what a second visitor waits for
+            warm.goto(f"http://127.0.0.1:{port}/", wait_until="commit")
+            warm.wait_for_selector("img.res-ranking-fig", timeout=600_000)
+            warm.close()
+            for _ in range(rounds):
+                page = b.new_page(viewport={"width": 1400, "height": 1000})
+                t0 = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="commit")
+                page.wait_for_selector("img.res-fig", timeout=600_000)
+                first = time.perf_counter() - t0
+                page.wait_for_selector("img.res-ranking-fig", state="attached", timeout=600_000)
+                out.append((first, time.perf_counter() - t0))
+                page.close()
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return out
+
+
 def naive_scores(course: Path) -> float:
     """Seconds to build the scores table the per-row way (``daqlab course export``)."""
     from daqlab.course.export import rows
@@ -358,6 +409,28 @@ def main(argv=None) -> int:
                   "(results checked equal).")
         print()
         print(table(rounds, naive))
+        if args.browser:
+            sizes = [(args.small, None), (args.trainees, course)]
+            brow = []
+            for n, folder in sizes:
+                if folder is None:
+                    folder = Path(tmp) / f"course-{n}"
+                    log(f"generating {n} trainees for the browser comparison ...")
+                    generate(folder, n, args.theory, args.practical, args.seed)
+                py = sum(first_render(folder, counts["first_theory"])[0].values())
+                log(f"chromium: {n} trainees ...")
+                times = browser_times(folder, args.rounds)
+                brow.append((n, py, statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)))
+            print()
+            print(f"In chromium (median of {args.rounds}; the Voila page after one warm visit):")
+            print("| trainees × assignments | Python-side render | chromium: first figure | chromium: last widget |")
+            print("|--:|--:|--:|--:|")
+            for n, py, f, c in brow:
+                print(f"| {n} × {args.theory + args.practical} | {py:.2f} s | {f:.2f} s | {c:.2f} s |")
+            big = brow[-1]
+            print(f"Goal for {big[0]} trainees: first figure <= {BROWSER_GOALS[0]:g} s "
+                  f"({'met' if big[2] <= BROWSER_GOALS[0] else 'NOT met'}), complete <= {BROWSER_GOALS[1]:g} s "
+                  f"({'met' if big[3] <= BROWSER_GOALS[1] else 'NOT met'}).")
         print()
         worst = max(sum(r.values()) for r in rounds)
         verdict = "PASS" if worst <= GOAL_S else "FAIL"
@@ -387,6 +460,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2024, help="seed of the synthetic course (default 2024)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive per-row comparison")
     p.add_argument("--keep", metavar="DIR", help="generate into DIR (must be empty or new) and keep it")
+    p.add_argument("--browser", action="store_true",
+                   help="also time the real page in Debian's chromium (Voila) for --small and --trainees trainees")
+    p.add_argument("--small", type=int, default=40, help="the small class of the browser comparison (default 40)")
     return p
 
 
