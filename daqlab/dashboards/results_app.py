@@ -163,6 +163,7 @@ def feedback_files(course: Path, student: str) -> list[tuple[str, Path]]:
 
 # --------------------------------------------------------------------------- the dashboard
 PAGE_SIZE = 50  #: trainee table rows per page
+TABS = ("学员 Trainees", "掌握度 Mastery", "试题分析 Items", "实操失分 Checks", "排名 Ranking")
 MASTERY_ROWS = 40  #: trainees drawn in the mastery heat map (the weakest, when the class is larger)
 
 
@@ -330,18 +331,39 @@ class ResultsDashboard:
                       + (f'<p class="res-error">{html.escape(self.error)}</p>' if self.error else "") + "</div>")
         controls = w.HBox([w.VBox([self.w_assign]), w.VBox([self.w_stations, self.w_filter,
                                                             w.HBox([self.w_pass, self.w_reload])])])
+        # overview first (numbers, the distribution); then one tab per question a teacher asks, each computed
+        # when it is opened (a big class's page shows its overview without waiting for every section)
+        self.w_tabs = w.Tab(children=[
+            w.VBox([w.HBox([self.w_search, self.w_sort, self.w_desc, self.w_page]), self.w_table]),
+            self.w_mastery, self.w_items, self.w_checks,
+            w.VBox([w.HBox([self.w_tw, self.w_pw, self.w_top, self.w_csv, self.w_png]), self.w_export,
+                    self.w_ranking])])
+        for i, title in enumerate(TABS):
+            self.w_tabs.set_title(i, title)
+        self.w_tabs.add_class("res-tabs")
+        self.w_tabs.observe(lambda _: self._show_tab(), names="selected_index")
         root = w.VBox([
-            w.HTML(CSS), head, controls, self.w_summary,
-            h("Score distribution 成绩分布"), self.w_dist,
-            h("Trainees 学员成绩"), w.HBox([self.w_search, self.w_sort, self.w_desc, self.w_page]), self.w_table,
-            h("Mastery 知识领域掌握度"), self.w_mastery,
-            h("Item analysis (theory papers) 试题分析"), self.w_items,
-            h("Most failed practical checks 实操失分项"), self.w_checks,
-            h("Contest ranking 竞赛排名"), w.HBox([self.w_tw, self.w_pw, self.w_top, self.w_csv, self.w_png]),
-            self.w_export, self.w_ranking,
+            w.HTML(CSS), head, controls, h("Overview 总览"), self.w_summary, self.w_dist, self.w_tabs,
         ])
         self.refresh()
         return root
+
+    def _show_tab(self) -> None:
+        """Compute the selected tab's section if the selection changed since it was last drawn."""
+        if self.data is None:
+            return
+        i = self.w_tabs.selected_index or 0
+        if i in self._fresh:
+            return
+        sel = self.selection()
+        wid, make = self._tab_sections()[i]
+        wid.value = make(sel)
+        self._fresh.add(i)
+
+    def _tab_sections(self):
+        return [(self.w_table, lambda sel: self._table_html(sel, self._pass_marks(sel.scores))),
+                (self.w_mastery, self._mastery_html), (self.w_items, self._items_html),
+                (self.w_checks, self._checks_html), (self.w_ranking, self._ranking_html)]
 
     def _sort_options(self) -> None:
         opts = [("trainee id", "student_id"), ("name", "name"), ("station", "station"), ("mean % 平均", "mean %")]
@@ -437,12 +459,13 @@ class ResultsDashboard:
             return
         sel = self.selection()
         marks = self._pass_marks(sel.scores)
+        tab = self.w_tabs.selected_index or 0 if hasattr(self, "w_tabs") else 0
+        wid_tab, make_tab = self._tab_sections()[tab]
         sections = [(self.w_summary, self._summary_html(sel, marks)), (self.w_dist, self._distribution_html(sel, marks)),
-                    (self.w_table, self._table_html(sel, marks)), (self.w_mastery, self._mastery_html(sel)),
-                    (self.w_items, self._items_html(sel)), (self.w_checks, self._checks_html(sel)),
-                    (self.w_ranking, self._ranking_html(sel))]
+                    (wid_tab, make_tab(sel))]
         for wid, value in sections:  # computed first, then shown together: no half-updated page
             wid.value = value
+        self._fresh = {tab}  # the other tabs are drawn when opened
 
     def _summary_html(self, sel: CourseData, marks) -> str:
         sc = sel.scores

@@ -230,9 +230,13 @@ def test_results_instructor_view_shows_the_gradebook(browser, course, tmp_path):
 
             assert text(page, "#res-n") == "3" and text(page, "#res-not-gradable") == "0"
             check(A)
-            assert page.locator(".res-items-table tr[data-item]").count() > 0, "item analysis of the paper"
-            assert page.locator("img.res-mastery-fig").count() == 1
+            assert page.locator(".res-tabs").count() == 1 and text(page, "#res-n") == "3", "overview first, then tabs"
+            page.get_by_text("试题分析 Items", exact=True).click()  # a tab is drawn when it is opened
+            page.wait_for_selector(".res-items-table tr[data-item]")
+            page.get_by_text("掌握度 Mastery", exact=True).click()
+            page.wait_for_selector("img.res-mastery-fig")
             shot(page, "results-instructor")
+            page.get_by_text("学员 Trainees", exact=True).click()
 
             # another assignment: other columns, other numbers
             page.locator(".res-assign-select select").select_option(B)
@@ -241,6 +245,7 @@ def test_results_instructor_view_shows_the_gradebook(browser, course, tmp_path):
             check(B)
 
             # ranking and its CSV export (written to --exports, offered as a download)
+            page.get_by_text("排名 Ranking", exact=True).click()
             best = max(TRAINEES, key=lambda s: want[(B, s)][0])
             page.wait_for_selector(f"tr.res-rank-row[data-student='{best}'][data-rank='1']")
             page.locator("button.res-export-csv").click()
@@ -250,6 +255,7 @@ def test_results_instructor_view_shows_the_gradebook(browser, course, tmp_path):
             assert page.locator("a.res-download[download$='.csv']").count() == 1
 
             # the search box filters the table
+            page.get_by_text("学员 Trainees", exact=True).click()
             page.locator(".res-search input").fill("carol")
             page.wait_for_function("document.querySelectorAll('tr.res-row').length === 1")
             shot(page, "results-instructor-plc")

@@ -189,4 +189,6 @@ def test_big_classes_page_the_trainee_table_and_draw_the_weakest_in_the_heat_map
     dash.w_search.value = "ali"  # a new search starts at page 1
     assert dash.w_page.value == 1 and dash.w_table.value.count('class="res-row"') == 1
     dash.w_assign.value = (T,)
+    assert dash.w_mastery.value == "", "a tab is drawn when it is opened"
+    dash.w_tabs.selected_index = 1
     assert "the weakest 2 of" in dash.w_mastery.value
