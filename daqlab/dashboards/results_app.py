@@ -461,11 +461,28 @@ class ResultsDashboard:
         marks = self._pass_marks(sel.scores)
         tab = self.w_tabs.selected_index or 0 if hasattr(self, "w_tabs") else 0
         wid_tab, make_tab = self._tab_sections()[tab]
-        sections = [(self.w_summary, self._summary_html(sel, marks)), (self.w_dist, self._distribution_html(sel, marks)),
-                    (wid_tab, make_tab(sel))]
+        sections = [(self.w_summary, self._summary_html(sel, marks) + self._wrong_html(sel)),
+                    (self.w_dist, self._distribution_html(sel, marks)), (wid_tab, make_tab(sel))]
         for wid, value in sections:  # computed first, then shown together: no half-updated page
             wid.value = value
         self._fresh = {tab}  # the other tabs are drawn when opened
+
+    def _wrong_html(self, sel: CourseData, n: int = 3) -> str:
+        """What most trainees got wrong: the items fewest answered right, the checks most failed (overview)."""
+        parts = []
+        if not sel.items.empty:
+            right = sel.items.groupby("item_id")["correct"].mean().sort_values().head(n)
+            parts += [f'<li class="res-wrong-item" data-item="{html.escape(i)}">试题 item {html.escape(i)}: '
+                      f"{100 * p:.0f}% 答对 right</li>" for i, p in right.items()]
+        if not sel.checks.empty:
+            fc = failed_checks(sel.checks, top=n)
+            parts += [f'<li class="res-wrong-check">实操 check {html.escape(str(r["name"]))} '
+                      f'({html.escape(str(r["assignment"]))}): {100 * r["share"]:.0f}% 未通过 failed</li>'
+                      for _, r in fc.iterrows()]
+        if not parts:
+            return ""
+        return ('<div class="res-box res-wrong"><b>多数学员出错的地方 · what most trainees got wrong</b><ul>'
+                + "".join(parts) + "</ul></div>")
 
     def _summary_html(self, sel: CourseData, marks) -> str:
         sc = sel.scores

@@ -192,3 +192,14 @@ def test_big_classes_page_the_trainee_table_and_draw_the_weakest_in_the_heat_map
     assert dash.w_mastery.value == "", "a tab is drawn when it is opened"
     dash.w_tabs.selected_index = 1
     assert "the weakest 2 of" in dash.w_mastery.value
+
+
+def test_the_overview_says_what_most_trainees_got_wrong(course):
+    from daqlab.dashboards.results_app import ResultsDashboard
+
+    dash = ResultsDashboard(course, environ={}, roster=ROSTER)
+    dash.w_assign.value = (T, P)
+    overview = dash.w_summary.value
+    assert "what most trainees got wrong" in overview
+    worst = dash.data.items.groupby("item_id")["correct"].mean().sort_values().index[0]
+    assert f'data-item="{worst}"' in overview and "res-wrong-check" in overview
