@@ -318,8 +318,9 @@ def browser_check(settings, password, scores, expected_theory):
             page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
 
             # the landing page: bob's own welcome (his station, where to start), no "Jupyter news?" prompt
-            page.get_by_text("欢迎，Bob Li！").first.wait_for(timeout=60_000)
+            page.locator(".jp-RenderedMarkdown h1").first.wait_for(timeout=60_000)
             welcome = page.locator(".jp-RenderedMarkdown").first.inner_text()
+            assert "欢迎，Bob Li！" in welcome, welcome
             assert "工位 (station)：3" in welcome.replace("**", "") and "01 数据链路" in welcome, welcome
             page.wait_for_timeout(1500)  # the news prompt, when on, shows within a second of the page
             assert page.get_by_text("official Jupyter news").count() == 0
