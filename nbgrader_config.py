@@ -13,3 +13,12 @@ c.Execute.shutdown_kernel = "immediate"
 # What a released solution region becomes. No `raise NotImplementedError()`: a trainee's answer cells
 # must run as they are (the theory paper's answer template sits above this stub).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE · 在此作答"}
+
+# Feedback pages: nbgrader's own preprocessors, then DAQ Lab's table style (Bootstrap leaves table cells without
+# padding; daqlab/course/feedback_style.py).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from daqlab.course.feedback_style import FeedbackStyle  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, FeedbackStyle]

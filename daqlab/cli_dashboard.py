@@ -24,6 +24,8 @@ CULL_IDLE_S = 600  #: default idle timeout of a dashboard kernel (seconds)
 CULL_INTERVAL_S = 60  #: default period of the culler's check (seconds)
 HMI_LIVE_MINUTES = 15  #: the plant HMI's default (daqlab.dashboards.hmi.LIVE_MINUTES)
 NOTEBOOKS = {"results": "results.ipynb", "plant": "plant.ipynb", "scoreboard": "scoreboard.ipynb"}
+PREHEATED = ("results", "scoreboard")  #: dashboards served from a pre-heated kernel (the plant HMI polls: not before a visit)
+PREHEAT_REFILL_S = 2  #: seconds after a pre-heated kernel is taken before the next is started
 
 
 def add_parsers(sub, fmt) -> None:
@@ -59,6 +61,9 @@ def add_parsers(sub, fmt) -> None:
     r.add_argument("--as-trainee", default=None, metavar="STUDENT",
                    help="show the trainee view of STUDENT (sets JUPYTERHUB_USER for the dashboard kernels)")
     r.add_argument("--exports", default=None, help="folder for the CSV/PNG exports (default COURSE/exports)")
+    r.add_argument("--no-preheat", action="store_true",
+                   help="start each page's kernel when the page is asked for (default: one kernel is kept started, "
+                        "with the course read, so the page opens in about half the time; it holds memory meanwhile)")
     common(r)
 
     sb = dsub.add_parser("scoreboard", formatter_class=fmt, help="contest-day ranking for a projector",
@@ -72,6 +77,8 @@ def add_parsers(sub, fmt) -> None:
     sb.add_argument("--mask-names", action="store_true", help="张三 -> 张* (a projector in a public hall)")
     sb.add_argument("--refresh", type=float, default=15, metavar="SECONDS", help="reload period (default 15)")
     sb.add_argument("--weights", default="0.3,0.7", metavar="THEORY,PRACTICAL", help="weights (default 0.3,0.7)")
+    sb.add_argument("--no-preheat", action="store_true",
+                    help="start the page's kernel when it is asked for (default: one kept started and warmed)")
     common(sb)
 
     p = dsub.add_parser("plant", formatter_class=fmt, help="plant HMI: live trends, device status, alarms, faults",
@@ -94,14 +101,18 @@ def add_parsers(sub, fmt) -> None:
 
 
 def voila_command(notebook: Path, port: int, *, cull_idle: int = CULL_IDLE_S, cull_interval: int = CULL_INTERVAL_S,
-                  cull_connected: bool = True, debug: bool = False) -> list[str]:
-    """The Voila command line for ``notebook`` on 127.0.0.1:``port`` with idle-kernel culling."""
+                  cull_connected: bool = True, debug: bool = False, preheat: bool = False) -> list[str]:
+    """The Voila command line for ``notebook`` on 127.0.0.1:``port`` with idle-kernel culling; ``preheat``: keep
+    one kernel started and warmed before anyone asks (see daqlab.dashboards.preheat), refilled 2 s after use."""
     voila = shutil.which("voila", path=os.path.dirname(sys.executable)) or shutil.which("voila") or "voila"
     cmd = [voila, str(notebook), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0"]
     if cull_idle > 0:
         cmd += [f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
                 f"--MappingKernelManager.cull_interval={max(1, cull_interval)}",
                 f"--MappingKernelManager.cull_connected={cull_connected}"]
+    if preheat:
+        cmd += ["--VoilaConfiguration.preheat_kernel=True", "--VoilaConfiguration.default_pool_size=1",
+                f"--VoilaKernelManager.fill_delay={PREHEAT_REFILL_S}"]
     if debug:
         cmd.append("--VoilaConfiguration.show_tracebacks=True")
     return cmd
@@ -152,7 +163,8 @@ def run(args) -> int:
                   file=sys.stderr)
             return 2
     cmd = voila_command(notebook, args.port, cull_idle=args.cull_idle, cull_interval=args.cull_interval,
-                        cull_connected=not args.keep_open_pages, debug=args.debug)
+                        cull_connected=not args.keep_open_pages, debug=args.debug,
+                        preheat=args.dashboard_command in PREHEATED and not args.no_preheat)
     env = dashboard_env(args)
     print(f"DAQ Lab {args.dashboard_command} dashboard: http://127.0.0.1:{args.port}/", flush=True)
     if args.cull_idle > 0:

@@ -115,12 +115,10 @@ def load_course(course: Path, roster: dict | None = None) -> CourseData:
 
     theory = graded[graded["kind"].eq("theory")]
     practical = graded[graded["kind"].eq("practical")]
-    items = _read_results(course, theory, "exam_results.json", "items", ITEM_COLUMNS)
-    used = {(sid, a): _minutes(course / "autograded" / sid / a / "exam_results.json")
-            for sid, a in zip(theory["student_id"], theory["assignment"], strict=True)}
+    items, used = _read_results(course, theory, "exam_results.json", "items", ITEM_COLUMNS)
     scores["minutes"] = [used.get((sid, a), np.nan) for sid, a in zip(scores["student_id"], scores["assignment"],
                                                                      strict=True)]
-    checks = _read_results(course, practical, "practical_results.json", "checks", CHECK_COLUMNS)
+    checks, _ = _read_results(course, practical, "practical_results.json", "checks", CHECK_COLUMNS)
     items = items.astype({"number": "int64", "points": float, "score": float, "correct": bool})
     checks = checks.astype({"points": float, "score": float, "passed": bool})
     return CourseData(scores, areas, items, checks)
@@ -211,31 +209,51 @@ def _read_gradebook(db: Path):
     return subs, grades, maxima, students
 
 
-def _minutes(path: Path) -> float:
-    """Minutes a timed paper took (``timing.used_minutes`` of exam_results.json), NaN when unknown."""
+#: parsed results files of this process: path -> ((mtime_ns, size), columns, used minutes). A dashboard kernel reads
+#: a course again on Reload (and a pre-heated one right after the request): files not changed since are not parsed
+#: again. Keyed by modification time and size, as make and rsync decide "unchanged".
+_PARSED: dict[Path, tuple[tuple[int, int], tuple, float]] = {}
+
+
+def _parsed(path: Path, key: str, own: list[str]) -> tuple[tuple, float] | None:
+    """``(columns of the key list, timing.used_minutes)`` of one results file, None when missing or unreadable."""
     try:
-        v = (json.loads(path.read_text(encoding="utf-8")).get("timing") or {}).get("used_minutes")
-        return float(v) if v is not None else np.nan
-    except (OSError, ValueError, TypeError):
-        return np.nan
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        hit = _PARSED.get(path)
+        if hit is not None and hit[0] == stamp:
+            return hit[1], hit[2]
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        records = doc.get(key) or []
+        cols = tuple(tuple(r.get(c) for r in records) for c in own)
+        used = (doc.get("timing") or {}).get("used_minutes")
+        minutes = float(used) if used is not None else np.nan
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    _PARSED[path] = (stamp, cols, minutes)
+    return cols, minutes
 
 
-def _read_results(course: Path, subs: pd.DataFrame, filename: str, key: str, columns: list[str]) -> pd.DataFrame:
-    """Rows of the ``key`` list of every ``autograded/<student>/<assignment>/<filename>`` of ``subs``.
+def _read_results(course: Path, subs: pd.DataFrame, filename: str, key: str,
+                  columns: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Rows of the ``key`` list of every ``autograded/<student>/<assignment>/<filename>`` of ``subs``, and
+    ``{(student, assignment): minutes}`` (``timing.used_minutes``: what a timed paper took, NaN when unknown).
 
-    A missing or unreadable file adds no rows (a submission whose grade cells crashed before writing).
-    Records are gathered column by column (no per-row DataFrame work).
+    A missing or unreadable file adds no rows (a submission whose grade cells crashed before writing). Each file
+    is read once; records are gathered column by column (no per-row DataFrame work).
     """
     own = columns[2:]
     cols: dict[str, list] = {c: [] for c in columns}
+    minutes: dict = {}
     base = course / "autograded"
     for sid, a in zip(subs["student_id"], subs["assignment"], strict=True):
-        try:
-            records = json.loads((base / sid / a / filename).read_text(encoding="utf-8")).get(key) or []
-        except (OSError, ValueError):
+        got = _parsed(base / sid / a / filename, key, own)
+        if got is None:
             continue
-        cols["student_id"] += [sid] * len(records)
-        cols["assignment"] += [a] * len(records)
-        for c in own:
-            cols[c] += [r.get(c) for r in records]
-    return pd.DataFrame(cols, columns=columns)
+        parsed, minutes[(sid, a)] = got
+        n = len(parsed[0]) if parsed else 0
+        cols["student_id"] += [sid] * n
+        cols["assignment"] += [a] * n
+        for c, values in zip(own, parsed, strict=True):
+            cols[c] += values
+    return pd.DataFrame(cols, columns=columns), minutes

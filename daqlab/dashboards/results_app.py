@@ -167,14 +167,31 @@ TABS = ("学员 Trainees", "掌握度 Mastery", "试题分析 Items", "实操失
 MASTERY_ROWS = 40  #: trainees drawn in the mastery heat map (the weakest, when the class is larger)
 
 
+def course_of(environ=None) -> Path:
+    """The course folder a dashboard reads: ``DAQLAB_COURSE_ROOT``, else this checkout's course root."""
+    from daqlab import paths
+
+    env = os.environ if environ is None else environ
+    return Path(env.get("DAQLAB_COURSE_ROOT") or paths.course_root()).resolve()
+
+
+def warm(environ=None) -> None:
+    """What a pre-heated kernel does before the request (see daqlab.dashboards.preheat): the widgets' import,
+    one figure, and the course read once (so the page's own read parses only files changed since)."""
+    import ipywidgets  # noqa: F401
+
+    from daqlab.dashboards.preheat import warm_figures
+
+    warm_figures()
+    load_course(course_of(environ))
+
+
 class ResultsDashboard:
     """``ResultsDashboard().show()`` in a notebook; ``html_snapshot()`` returns what the page shows."""
 
     def __init__(self, course=None, *, environ=None, roster=None):
         env = os.environ if environ is None else environ
-        from daqlab import paths
-
-        self.course = Path(course or env.get("DAQLAB_COURSE_ROOT") or paths.course_root()).resolve()
+        self.course = Path(course).resolve() if course else course_of(env)
         self.roster = roster
         self.trainee = is_trainee_view(env)
         self.export_dir = Path(env.get("DAQLAB_EXPORT_DIR") or self.course / "exports")

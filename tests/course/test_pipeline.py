@@ -47,6 +47,8 @@ def test_release_fetch_submit_collect_grade_feedback_export(tmp_path):
     assert (course / "feedback" / "alice" / A / f"{A}.html").exists()
     html = (course / "feedback" / "bob" / A / f"{A}.html").read_text(encoding="utf-8")
     assert "apply the scaling" in html, "feedback carries the checks' messages"
+    assert html.index("DAQ Lab: tables in feedback pages") > html.index("bootstrap"), "table style after Bootstrap's"
+    assert_tables_are_padded(course / "feedback" / "bob" / A / f"{A}.html")
     home = tmp_path / "alice"
     assert nbgrader(home, "fetch_feedback", A, "--course", "daqlab", f"--Exchange.root={exchange}",
                     "--CourseDirectory.student_id=alice").ok
@@ -57,3 +59,27 @@ def test_release_fetch_submit_collect_grade_feedback_export(tmp_path):
     assert (rows["carol"]["score"], rows["carol"]["status"]) == ("", "not submitted")
     results = json.loads((course / "autograded" / "bob" / A / "practical_results.json").read_text(encoding="utf-8"))
     assert any(not c["passed"] and c["name"].startswith("temperature") for c in results["checks"])
+
+
+def assert_tables_are_padded(page_file) -> None:
+    """The datasheet table of a feedback page, as chromium draws it: cells with padding and rules."""
+    from ..dashboards.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, need_browser
+
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = b.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(page_file.as_uri())
+            cells = page.evaluate("""() => [...document.querySelectorAll('.rendered_html td')].slice(0, 8).map(td => {
+                const s = getComputedStyle(td);
+                return [parseFloat(s.paddingLeft), parseFloat(s.paddingTop), parseFloat(s.borderBottomWidth)];
+            })""")
+            assert cells, "the practical's datasheet is a table in the feedback page"
+            assert all(left >= 6 and top >= 3 and rule >= 1 for left, top, rule in cells), cells
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.locator(".rendered_html table").first.screenshot(path=str(ARTIFACTS / "feedback-datasheet.png"))
+        finally:
+            b.close()

@@ -288,6 +288,33 @@ def test_results_trainee_view_shows_only_that_trainee(browser, course, tmp_path)
             page.close()
 
 
+def wait_lines(path: Path, n: int, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and len(path.read_text().splitlines()) >= n):
+        assert time.monotonic() < deadline, f"no {n} warmed kernel(s) after {timeout:g} s"
+        time.sleep(0.2)
+
+
+def test_a_pre_heated_results_page_reads_the_course_when_it_is_asked_for(browser, course, tmp_path):
+    """The pooled kernel reads the course before anyone asks; what the page shows is read after the request."""
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy)
+    ready = tmp_path / "warmed"
+    with dashboard("results", tmp_path / "voila.log", "--course", copy,
+                   env={"JUPYTERHUB_USER": "grader-daqlab", "DAQLAB_PREHEAT_READY": str(ready)}) as url:
+        wait_lines(ready, 1)  # a kernel is warm (it read the course) and waits for a visitor
+        roster = copy / "grader" / "roster.csv"
+        roster.write_text(roster.read_text(encoding="utf-8").replace("Carol Zhang", "张晓晨"), encoding="utf-8")
+        page = open_page(browser, url, "table.res-trainees")
+        try:
+            row = text(page, "tr.res-row[data-student='carol']")
+            assert "张晓晨" in row and "Carol Zhang" not in page.content(), row
+        finally:
+            page.close()
+        wait_lines(ready, 2)  # the pool is refilled for the next visitor
+        assert len(set(ready.read_text().split())) == 2, "two kernels, one per visit"
+
+
 def test_dashboard_command_turns_idle_kernel_culling_on():
     from daqlab.cli_dashboard import voila_command
 
@@ -295,6 +322,12 @@ def test_dashboard_command_turns_idle_kernel_culling_on():
     assert "--MappingKernelManager.cull_idle_timeout=600" in cmd and "--MappingKernelManager.cull_connected=True" in cmd
     assert "--Voila.ip=127.0.0.1" in cmd and "--no-browser" in cmd and "--port=8866" in cmd
     assert not any("cull" in c for c in voila_command(Path("x.ipynb"), 1, cull_idle=0))
+    assert not any("preheat" in c for c in cmd), "pre-heating is asked for, never implied"
+    hot = voila_command(Path("results.ipynb"), 8866, preheat=True)
+    assert "--VoilaConfiguration.preheat_kernel=True" in hot and "--VoilaConfiguration.default_pool_size=1" in hot
+    from daqlab.cli_dashboard import PREHEATED
+
+    assert set(PREHEATED) == {"results", "scoreboard"}, "the plant HMI polls Modbus: never before a visit"
     assert shutil.which(cmd[0]), "voila is installed next to this Python"
 
 

@@ -1,6 +1,7 @@
 """load_course on a course graded for real (nbgrader, plant): the dashboards show the gradebook's numbers."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -203,3 +204,30 @@ def test_the_overview_says_what_most_trainees_got_wrong(course):
     assert "what most trainees got wrong" in overview
     worst = dash.data.items.groupby("item_id")["correct"].mean().sort_values().index[0]
     assert f'data-item="{worst}"' in overview and "res-wrong-check" in overview
+
+
+def test_a_reload_parses_again_exactly_the_results_files_that_changed(course, tmp_path):
+    """A dashboard kernel keeps parsed results files (a pre-heated kernel reads the course before the request and
+    again after it): a file rewritten since (even to the same size) is read again, a removed file drops its rows."""
+    from daqlab.dashboards import data as data_mod
+
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy)
+    first = load_course(copy, ROSTER)
+    path = copy / "autograded" / "carol" / T / "exam_results.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    first_item = min(doc["items"], key=lambda r: r["number"])
+    after = "blank" if first_item["status"] == "correct" else "correct"
+    first_item["status"] = after
+    st = path.stat()
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a later write, whatever the clock's grain
+    alice = copy / "autograded" / "alice" / T / "exam_results.json"
+    assert data_mod._PARSED.get(alice), "parsed files are kept between reads"
+    second = load_course(copy, ROSTER)
+    carol = second.items[(second.items["student_id"] == "carol")].sort_values("number")
+    assert carol["status"].iloc[0] == after, "the rewritten file was parsed again"
+    assert len(second.items) == len(first.items)
+    (copy / "autograded" / "bob" / T / "exam_results.json").unlink()
+    third = load_course(copy, ROSTER)
+    assert not (third.items["student_id"] == "bob").any() and (third.items["student_id"] == "alice").any()
