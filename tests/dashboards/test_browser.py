@@ -231,6 +231,7 @@ def test_results_instructor_view_shows_the_gradebook(browser, course, tmp_path):
             assert text(page, "#res-n") == "3" and text(page, "#res-not-gradable") == "0"
             check(A)
             assert page.locator(".res-tabs").count() == 1 and text(page, "#res-n") == "3", "overview first, then tabs"
+            shot(page, "results-overview")
             page.get_by_text("试题分析 Items", exact=True).click()  # a tab is drawn when it is opened
             page.wait_for_selector(".res-items-table tr[data-item]")
             page.get_by_text("掌握度 Mastery", exact=True).click()
