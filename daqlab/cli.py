@@ -114,12 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--station", default="all", help="station number or 'all' (default all)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")
-    from daqlab import cli_broker, cli_dashboard, cli_exam, cli_hub
+    from daqlab import cli_broker, cli_dashboard, cli_exam, cli_hub, cli_lessons
 
     cli_exam.add_parsers(sub, fmt)
     cli_dashboard.add_parsers(sub, fmt)
     cli_hub.add_parsers(sub, fmt)
     cli_broker.add_parsers(sub, fmt)
+    cli_lessons.add_parsers(sub, fmt)
     return p
 
 
@@ -184,6 +185,10 @@ def _dispatch(args) -> int:
         from daqlab import cli_broker
 
         return cli_broker.run(args)
+    if args.command == "lessons":
+        from daqlab import cli_lessons
+
+        return cli_lessons.run(args)
     return PLANT_ACTIONS[args.plant_command](args)
 
 
