@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -63,6 +64,14 @@ ATTACKS = textwrap.dedent("""
     probe("course source", lambda: os.listdir(os.path.join(S["course"], "source")))
     probe("course bank", lambda: os.listdir(os.path.join(S["course"], "source", "exam", "bank")))
     probe("gradebook", lambda: open(os.path.join(S["course"], "gradebook.db"), "rb").read(1))
+    probe("teacher edition", lambda: os.listdir(os.path.join(S["course"], "teacher", "lessons")))
+    probe("git objects", lambda: open(os.path.join(S["course"], ".git", "HEAD")).read())
+    def git_show():  # the bank's keys from the history (safe.directory=*: ownership is not what stops it)
+        r = subprocess.run(["git", "-c", "safe.directory=*", "-C", S["course"], "show", "HEAD:source/exam/bank/modbus.yaml"],
+                           capture_output=True, text=True)
+        if r.returncode or "key" not in r.stdout:
+            raise PermissionError(r.stderr.strip()[-200:])
+    probe("git show bank", git_show)
     probe("course listing", lambda: os.listdir(S["course"]))
     probe("secrets", lambda: open(os.path.join(S["state"], "secrets.json")).read())
     probe("hub db", lambda: open(os.path.join(S["state"], "jupyterhub.sqlite"), "rb").read(1))
@@ -116,6 +125,12 @@ def test_a_trainee_cannot_reach_another_trainee_the_course_or_the_secrets(tmp_pa
     proxy = need_npm_proxy()
     need_mosquitto()
     course = make_course(tmp_path, [P, T])
+    (course / "teacher" / "lessons").mkdir(parents=True)  # the teacher edition (solutions), staff-only
+    (course / "teacher" / "lessons" / "01-The-Data-Chain.ipynb").write_text("{}")
+    git = ["git", "-C", str(course), "-c", "user.name=daqlab", "-c", "user.email=daqlab@localhost"]
+    subprocess.run(["git", "init", "-q", str(course)], check=True)
+    subprocess.run([*git, "add", "source/exam", "teacher"], check=True)
+    subprocess.run([*git, "commit", "-qm", "bank"], check=True)  # a checkout's history holds the keys
     (course / "grader").mkdir(exist_ok=True)
     roster = course / "grader" / "roster.csv"
     roster.write_text("student_id,name,station\nalice,Alice,1\nbob,Bob,2\n", encoding="utf-8")
