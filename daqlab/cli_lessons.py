@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -18,6 +19,13 @@ def add_parsers(sub, fmt) -> None:
                               "  daqlab lessons check          # exit 1 when notebooks/ is not up to date\n"
                               "  daqlab lessons build --teacher my/lessons --student /srv/student-lessons")
     lsub = p.add_subparsers(dest="lessons_command", required=True, metavar="ACTION")
+    st = lsub.add_parser("stats", formatter_class=fmt, help="a Markdown table of the lessons (README's)",
+                         description="Per lesson: suggested minutes, exercises, wrong answers tried by the tests, "
+                                     "Chinese characters and English words of the student edition's prose.",
+                         epilog="Example:\n  daqlab lessons stats")
+    st.add_argument("only", nargs="*", help=argparse.SUPPRESS)
+    st.add_argument("--teacher", default=str(paths.CHECKOUT / "teacher" / "lessons"), help="teacher edition")
+    st.add_argument("--student", default=str(paths.notebooks()), help=argparse.SUPPRESS)
     for name, text in (("build", "write the student edition"), ("check", "is the student edition up to date?")):
         a = lsub.add_parser(name, formatter_class=fmt, help=text, description=text,
                             epilog=f"Example:\n  daqlab lessons {name}")
@@ -29,13 +37,16 @@ def add_parsers(sub, fmt) -> None:
 
 
 def run(args) -> int:
-    from daqlab.editions import EditionError, build
+    from daqlab.editions import EditionError, build, stats_table
 
     teacher, student = Path(args.teacher), Path(args.student)
     if not teacher.is_dir():
         print(f"daqlab: {teacher}: no such folder (the teacher edition: --teacher)", file=sys.stderr)
         return 2
     try:
+        if args.lessons_command == "stats":
+            print(stats_table(teacher))
+            return 0
         changed = build(teacher, student, check_only=args.lessons_command == "check", only=tuple(args.only))
     except EditionError as exc:
         print(f"daqlab: {exc}", file=sys.stderr)

@@ -160,3 +160,29 @@ def solution_lines(ex: Exercise) -> list[str]:
         if s and not s.startswith("#") and not re.fullmatch(r"(pass|else:|try:|finally:|\)|\]|\})", s):
             out.append(s)
     return out
+
+
+def language_counts(nb: dict) -> tuple[int, int]:
+    """(Chinese characters, English words) of a notebook's markdown prose: code blocks and `code spans` left
+    out (identifiers are English by rule), tables and the English terms in parentheses counted."""
+    text = "\n".join(source_text(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    text = re.sub(r"`[^`]*`", " ", text)
+    return len(re.findall(r"[\u4e00-\u9fff]", text)), len(re.findall(r"[A-Za-z]+(?:[-'][A-Za-z]+)*", text))
+
+
+def stats_table(teacher: Path) -> str:
+    """A Markdown table of the lessons: title, suggested minutes, exercises and their wrong answers, and the
+    student edition's prose as Chinese characters against English words (README's lesson table)."""
+    rows = ["| lesson · 课次 | minutes · 学时 | exercises · 练习 | wrong answers tried · 错误答案 | "
+            "Chinese chars · 汉字 | English words · 英文词 |", "|---|--:|--:|--:|--:|--:|"]
+    for src in sorted(Path(teacher).glob(LESSON_GLOB)):
+        nb = json.loads(src.read_text(encoding="utf-8"))
+        first = source_text(nb["cells"][0])
+        title = first.splitlines()[0].lstrip("# ").strip() if first else src.stem
+        m = re.search(r"建议学时\*\*[：:]\s*约?\s*(\d+)", first)
+        exs = exercises(src)
+        zh, en = language_counts(student_edition(nb, src.name))
+        rows.append(f"| [{title}](notebooks/{src.name}) | {m.group(1) if m else '—'} | {len(exs)} | "
+                    f"{sum(len(e.wrong) for e in exs)} | {zh:,} | {en:,} |")
+    return "\n".join(rows)

@@ -15,8 +15,17 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from daqlab.editions import CHECK, EXERCISE, TEACHER, build, exercises, solution_lines, source_text, \
-    student_edition, tags
+from daqlab.editions import (
+    CHECK,
+    EXERCISE,
+    TEACHER,
+    build,
+    exercises,
+    solution_lines,
+    source_text,
+    student_edition,
+    tags,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHER_DIR = ROOT / "teacher" / "lessons"

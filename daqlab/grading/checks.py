@@ -34,7 +34,7 @@ class Report:
         try:
             passed, message = fn(*args, **kwargs)
         except Exception as exc:  # a broken answer must not cost the other checks
-            passed, message = False, f"could not check: {type(exc).__name__}: {exc}"
+            passed, message = False, f"无法检查（could not check）：{type(exc).__name__}: {exc}"
         return self.add(name, points, passed, message)
 
     @property

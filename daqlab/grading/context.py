@@ -80,7 +80,8 @@ class GradingContext:
 def context() -> GradingContext:
     env = os.environ
     if not env.get("DAQLAB_CONTROL_URL"):
-        raise NoGradingPlant("no grading plant: these checks run when the instructor grades (daqlab course grade)")
+        raise NoGradingPlant("没有评分用的设备：这些检查在教师评分（daqlab course grade）时运行"
+                             "（no grading plant: these checks run when the instructor grades）")
     return GradingContext(endpoint=env["DAQLAB_ENDPOINT"], station=int(env.get("DAQLAB_STATION", "1")),
                           seed=int(env.get("DAQLAB_SEED", "0")), control_url=env["DAQLAB_CONTROL_URL"].rstrip("/"),
                           token=env.get("DAQLAB_CONTROL_TOKEN", ""))

@@ -110,14 +110,14 @@ def hand_in(ns: dict, *names: str, figures=(), calls=None, files=()) -> dict:
 
     ev = collect(ns, names, figures=figures, calls=calls, files=files)
     asked = list(files) + list(names) + list(figures) + list(calls or {})
-    lines = ["已提交作答 · answers handed in:"]
+    lines = ["已提交的作答（answers handed in）："]
     for n in asked:
-        lines.append(f"  {'✓' if n in ev['values'] else '·'} {n}" + ("" if n in ev["values"] else " 未作答 (not answered yet)"))
-    lines.append("答案齐全且格式可读；正确性在评分时对照设备检查 · "
-                 "all answers present and readable; correctness is checked at grading against your station")
+        lines.append(f"  {'✓' if n in ev['values'] else '·'} {n}" + ("" if n in ev["values"] else " 未作答（not answered yet）"))
+    lines.append("答案齐全且格式可读；是否正确在评分时对照你工位的设备检查"
+                 "（all answers present and readable; correctness is checked at grading against your station）")
     display({MIME: ev, "text/plain": "\n".join(lines)}, raw=True)
     if asked and not ev["values"]:
-        raise NameError(f"none of {', '.join(asked)} is defined yet · 尚未作答")
+        raise NameError(f"尚未作答：{', '.join(asked)} 都还没有定义（none of {', '.join(asked)} is defined yet）")
     return ev
 
 

@@ -37,7 +37,9 @@ def welcome_text(settings: HubSettings, account: Account) -> str:
         "",
         "## 第一步 · Start here",
         f"1. 打开第一课：[01 数据链路 (The Data Chain)](lessons/{first_lesson(settings)})。课程在左侧文件夹 "
-        "`lessons/` 里，按编号顺序学习；每个练习下面都有自检单元格（self-check）。",
+        "`lessons/` 里，按编号顺序学习；每个练习下面都有自检单元格（self-check）。"
+        "[课程地图（course map）](lessons/course-map.md) 说明每课对应的竞赛内容，"
+        "[术语表（glossary）](lessons/glossary.md) 列出中英文术语。",
         "2. 你的代码只能连到**你自己的工位**。在笔记本里用 `from daqlab import my_station` 就能拿到地址，"
         "工位说明书（datasheet）用 `my_datasheet()` 查看。",
         "",

@@ -26,7 +26,7 @@ def datasheet(station, endpoint: str | None = None) -> str:
         f"- RS-485 bus (Modbus RTU): {v.baudrate} baud, 8 data bits, parity {v.parity}, {v.stopbits} stop bit(s) "
         f"(8{v.parity}{v.stopbits}) · 串口参数 {v.baudrate} 8{v.parity}{v.stopbits}",
         "- Addresses: **PDU** = 0-based address sent on the wire (use it in pymodbus); **Ref** = 1-based manual "
-        "reference. 地址：PDU 为报文中的 0 基地址，Ref 为手册中的 1 基编号（如 40001 = FC03 地址 0）。",
+        "reference. 地址：PDU 为报文中从 0 开始的地址，Ref 为手册中从 1 开始的编号（如 40001 = FC03 地址 0）。",
         "- Unit ids: " + ", ".join(f"{d.unit} {d.kind}" for d in sorted(station.devices.values(), key=lambda d: d.unit))
         + ". Unknown unit ids are answered with exception 0B (gateway target failed to respond)"
         + (" — this plant is set to stay silent instead." if station.unknown_unit == "silent" else "."),

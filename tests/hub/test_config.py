@@ -259,6 +259,8 @@ def test_home_gets_lessons_once_and_a_station_card(settings):
     home = provision_home(settings, bob)
     lesson = home / "lessons" / "01-The-Data-Chain.ipynb"
     assert lesson.exists() and not (home / "lessons" / "dashboards").exists()
+    assert "### BEGIN SOLUTION" not in lesson.read_text(encoding="utf-8"), "trainees get the student edition"
+    assert (home / "lessons" / "glossary.md").exists() and (home / "lessons" / "course-map.md").exists()
     assert (home / "dashboards" / "results.ipynb").exists()
     card = json.loads((home / "daqlab-station.json").read_text())
     assert (card["station"], card["endpoint"]) == (5, "tcp://127.0.0.1:6005")
@@ -272,6 +274,7 @@ def test_home_gets_lessons_once_and_a_station_card(settings):
     assert "欢迎，Bob Li" in welcome and "**5**" in welcome and "tcp://127.0.0.1:6005" in welcome
     assert "(lessons/01-The-Data-Chain.ipynb)" in welcome and "/user/bob/voila/render/dashboards/results.ipynb" in welcome
     assert "Assignment List" in welcome and "password" not in welcome.lower()
+    assert "(lessons/course-map.md)" in welcome and "(lessons/glossary.md)" in welcome
 
 
 def test_trainees_land_on_their_welcome_page_and_nobody_gets_the_news_prompt(settings):
