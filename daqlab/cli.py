@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "  daqlab plant serve --stations 1 --speed 10 --log requests.jsonl\n"
                                    "  daqlab plant serve --fault 2:th:broken --fault 1:meter:latency=300\n"
                                    "  daqlab plant serve --rtu 1:/dev/ttyUSB0\n"
+                                   "  daqlab plant serve --rfc2217 1:7001 --wiring 1:no_termination   # a judging RS-485 bus\n"
                                    "  daqlab plant serve --stations 2 --opcua-base-port 4840   # OPC UA on 4841, 4842")
     serve.add_argument("--stations", type=int, default=1, help="number of stations (default 1)")
     serve.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT, help="station k on BASE+k (default 5020)")
@@ -68,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="switch a fault on at start (repeatable)")
     serve.add_argument("--rtu", action="append", default=[], metavar="ST:DEVICE_PATH",
                        help="also serve station ST as Modbus RTU on a serial device (repeatable)")
+    serve.add_argument("--rfc2217", action="append", default=[], metavar="ST:PORT",
+                       help="also serve station ST's RS-485 bus behind a serial device server: RFC 2217 on TCP PORT "
+                            "(0 = free), judging the client's baud rate, parity, data and stop bits (repeatable)")
+    serve.add_argument("--wiring", action="append", default=[], metavar="ST:STATE",
+                       help="wire station ST's RS-485 bus: ok, ab_swapped or no_termination (repeatable)")
     serve.add_argument("--token", default=os.environ.get("DAQLAB_CONTROL_TOKEN"),
                        help="require this X-DAQLab-Token on the control API (default $DAQLAB_CONTROL_TOKEN)")
     serve.add_argument("--owners", default=None, metavar="FILE",
@@ -203,6 +209,20 @@ def _serve(args) -> int:
         if not st.isdigit() or not path:
             raise SystemExit(f"--rtu {spec!r}: use STATION:DEVICE_PATH, e.g. 1:/dev/ttyUSB0")
         rtus.append((int(st), path))
+    servers = []
+    for spec in args.rfc2217:
+        st, _, port = spec.partition(":")
+        if not st.isdigit() or not port.isdigit():
+            raise SystemExit(f"--rfc2217 {spec!r}: use STATION:TCP_PORT, e.g. 1:7001")
+        servers.append((int(st), int(port)))
+    from daqlab.plant.rtu import WIRING
+
+    wirings = []
+    for spec in args.wiring:
+        st, _, state = spec.partition(":")
+        if not st.isdigit() or state not in WIRING:
+            raise SystemExit(f"--wiring {spec!r}: use STATION:STATE with STATE one of {', '.join(WIRING)}")
+        wirings.append((int(st), state))
     owners = None
     if args.owners:
         from daqlab.plant.peers import Owners
@@ -223,6 +243,9 @@ def _serve(args) -> int:
             plant.set_fault(st, dev, mode, value)
         for st, path in rtus:
             plant.serve_rtu(st, path)
+        urls = [(st, plant.serve_rfc2217(st, port, host=args.host)) for st, port in servers]
+        for st, state in wirings:
+            plant.set_wiring(st, state)
         print(f"DAQ Lab plant: {args.stations} station(s), seed {args.seed}, speed {args.speed:g}"
               f"{' (frozen)' if args.frozen else ''}")
         print(f"  control API  http://{args.host}:{plant.control_port}/status")
@@ -235,6 +258,9 @@ def _serve(args) -> int:
             print(f"  ... station {args.stations} on {plant.endpoint(args.stations)}")
         for st, path in rtus:
             print(f"  station {st} also on RTU {path}")
+        for st, url in urls:
+            v = plant.stations[st].variant
+            print(f"  station {st} RS-485 bus at {url} ({v.baudrate} 8{v.parity}{v.stopbits}; settings judged)")
         print("Ctrl-C to stop.", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

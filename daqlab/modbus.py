@@ -19,7 +19,7 @@ from pymodbus.pdu import ExceptionResponse
 
 __all__ = [
     "AsyncModbusSerialClient", "AsyncModbusTcpClient", "ConnectionException", "ExceptionResponse",
-    "ModbusException", "ModbusIOException", "ModbusSerialClient", "ModbusTcpClient", "client_from_url",
+    "ModbusException", "ModbusIOException", "ModbusSerialClient", "ModbusTcpClient", "SerialClient", "client_from_url",
     "parse_url", "quiet", "serve_static",
 ]
 
@@ -36,7 +36,8 @@ def parse_url(url: str) -> dict:
 
     ``tcp://127.0.0.1:5021`` -> ``{"kind": "tcp", "host": "127.0.0.1", "port": 5021}``;
     ``rtu:///dev/ttyUSB0?baudrate=9600&parity=E&stopbits=1`` -> serial settings (defaults 9600 8E1,
-    the Modbus serial-line default).
+    the Modbus serial-line default); ``rfc2217://127.0.0.1:7001?baudrate=9600&parity=E`` -> the same for a
+    serial port behind a serial device server (``port`` is ``rfc2217://127.0.0.1:7001``).
     """
     parts = urlsplit(url)
     if parts.scheme == "tcp":
@@ -53,7 +54,34 @@ def parse_url(url: str) -> dict:
             raise ValueError(f"{url!r}: parity must be N, E or O")
         return {"kind": "rtu", "port": parts.path, "baudrate": int(q.get("baudrate", 9600)), "parity": parity,
                 "stopbits": int(q.get("stopbits", 1)), "bytesize": int(q.get("bytesize", 8))}
-    raise ValueError(f"{url!r}: use tcp://host:port or rtu:///dev/ttyX?baudrate=9600&parity=E&stopbits=1")
+    if parts.scheme == "rfc2217":  # a serial device server (RFC 2217): the serial settings travel to it
+        if not parts.hostname or not parts.port:
+            raise ValueError(f"{url!r}: rfc2217 URL needs host and port, e.g. rfc2217://127.0.0.1:7001?parity=E")
+        args = parse_url(f"rtu:///x?{parts.query}")
+        args["port"] = f"rfc2217://{parts.hostname}:{parts.port}"
+        return args
+    raise ValueError(f"{url!r}: use tcp://host:port, rtu:///dev/ttyX?baudrate=9600&parity=E&stopbits=1 "
+                     "or rfc2217://host:port?baudrate=9600&parity=E")
+
+
+class SerialClient(ModbusSerialClient):
+    """pymodbus' synchronous serial client; also opens ``rfc2217://host:port`` ports (pyserial's RFC 2217
+    client has no write timeout, which pymodbus always asks for)."""
+
+    def connect(self) -> bool:
+        if self.socket or not str(self.comm_params.host).startswith("rfc2217://"):
+            return super().connect()
+        import serial
+
+        try:
+            self.socket = serial.serial_for_url(
+                self.comm_params.host, timeout=self.comm_params.timeout_connect,
+                bytesize=self.comm_params.bytesize, stopbits=self.comm_params.stopbits,
+                baudrate=self.comm_params.baudrate, parity=self.comm_params.parity)
+            self.socket.inter_byte_timeout = self.inter_byte_timeout
+        except Exception:  # noqa: BLE001 - pyserial raises undocumented exceptions; not connected, as pymodbus does
+            self.close()
+        return self.socket is not None
 
 
 def client_from_url(url: str, *, timeout: float = 3.0, retries: int = 1, asynchronous: bool = False):
@@ -63,7 +91,7 @@ def client_from_url(url: str, *, timeout: float = 3.0, retries: int = 1, asynchr
     if kind == "tcp":
         cls = AsyncModbusTcpClient if asynchronous else ModbusTcpClient
         return cls(args["host"], port=args["port"], timeout=timeout, retries=retries)
-    cls = AsyncModbusSerialClient if asynchronous else ModbusSerialClient
+    cls = AsyncModbusSerialClient if asynchronous else SerialClient
     return cls(args.pop("port"), framer=FramerType.RTU, timeout=timeout, retries=retries, **args)
 
 

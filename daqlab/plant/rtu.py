@@ -30,6 +30,15 @@ No reply (the requests still reach the station's request log, status "no_reply")
 Serial settings default to the station variant's (8 data bits). A pty (socat, for tests and labs) has
 no wire and no parity bit; when the kernel refuses to set parity on one, it is served as 8N1/8N2.
 
+**The line judges the client's settings** where it can know them (:meth:`RtuServer.client_settings`: the
+RFC 2217 serial device server of daqlab.plant.serial_server; a pty keeps no parity bit, so a pty line does not
+judge): the request goes through :func:`daqlab.plant.uart.receive` from the client's settings to the station's,
+and a frame with a parity or framing error is discarded like a bad CRC (``line_errors``); the reply goes back
+through the same model from the station's settings to the client's. So a wrong baud rate, parity or data size
+gets silence (the client times out), a wrong stop-bit count works (as on a real bus). Wiring faults
+(:data:`WIRING`, ``wiring``): A/B swapped inverts the line (nothing gets through), a missing termination
+flips bits with a chance that grows with the baud rate (reflections: intermittent CRC errors).
+
 A reply delayed by a latency fault is sent after that delay. Everything runs on the plant's event-loop
 thread: ``open(loop)`` registers a reader on the device's file descriptor, ``close()`` removes it.
 """
@@ -38,15 +47,19 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 
 from daqlab.plant.reqlog import NO_REPLY
+from daqlab.plant.uart import LineSettings, receive, received_bytes
 
 log = logging.getLogger(__name__)
 
 MAX_ADU = 256  #: largest RTU frame (unit + PDU of at most 253 bytes + CRC)
 MIN_SILENCE_S = 0.005  #: floor for the 3.5-character silence: ptys deliver bytes in jittery bursts
 MAX_PENDING_OUT = 65536  #: reply bytes kept for a reader that does not read (then they are dropped)
+WIRING = ("ok", "ab_swapped", "no_termination")  #: wiring states of a bus (``RtuServer.wiring``)
+REFLECTION_FLIP_AT_9600 = 0.002  #: chance per bit of a reflected wrong bit without termination at 9600 baud
 
 # request length known from the function code: fixed lengths, and (offset of byte count, fixed part)
 _FIXED = {1: 8, 2: 8, 3: 8, 4: 8, 5: 8, 6: 8, 22: 10, 43: 7}
@@ -133,7 +146,10 @@ class RtuServer:
         self.line_parity = self.parity  #: parity really set on the device ("N" on a pty that refuses parity)
         self.silence = silence_seconds(self.baudrate)
         self.crc_errors = 0  #: frames discarded for a bad CRC
+        self.line_errors = 0  #: bursts discarded for parity or framing errors (wrong settings, wiring)
         self.discarded = 0  #: bursts discarded because they never formed a frame
+        self.wiring = getattr(station, "wiring", "ok")  #: one of WIRING (plant.set_wiring sets every line of a station)
+        self._noise = random.Random(f"rtu-{station.number}")  # seeded: a wiring drill replays the same way
         self._serial = None
         self._fd: int | None = None
         self._loop = None
@@ -214,7 +230,15 @@ class RtuServer:
             log.warning("RTU %s: end of file; no longer serving", self.device_path)
             self.close()
             return
-        if not self._skipping:
+        self._received(data)
+
+    def _received(self, data: bytes) -> None:
+        """Bytes that reached the line's end: through the line model, then framing and serving."""
+        data = self._line_in(data)
+        if data is None:  # parity or framing errors: the device drops the frame
+            self._buf.clear()
+            self._skipping = True
+        elif not self._skipping:
             self._buf += data
             self._parse()
         # any byte restarts the silent interval that ends a frame (or a discarded burst)
@@ -223,6 +247,49 @@ class RtuServer:
             self._silence_timer = None
         if self._buf or self._skipping:
             self._silence_timer = self._loop.call_later(self.silence, self._silent)
+
+    # ------------------------------------------------------------ the line
+    def settings(self) -> LineSettings:
+        """The station's own serial settings (what its devices are set to)."""
+        return LineSettings(self.baudrate, 8, self.parity, self.stopbits)
+
+    def client_settings(self) -> LineSettings | None:
+        """The client's serial settings when this line can know them, else None (then nothing is judged)."""
+        return None
+
+    def set_wiring(self, state: str) -> None:
+        if state not in WIRING:
+            raise ValueError(f"wiring must be one of {', '.join(WIRING)}")
+        self.wiring = state
+
+    def _line_model(self) -> tuple[LineSettings, dict] | None:
+        """(the client's settings, line effects) when bytes must go through the UART model, else None."""
+        client = self.client_settings()
+        if self.wiring == "ok" and (client is None or client == self.settings()):
+            return None
+        effects = {"inverted": self.wiring == "ab_swapped", "rng": self._noise,
+                   "flip": REFLECTION_FLIP_AT_9600 * self.baudrate / 9600 if self.wiring == "no_termination" else 0.0}
+        return client or self.settings(), effects
+
+    def _line_in(self, data: bytes) -> bytes | None:
+        """What the station's UART reads of ``data``; None when it saw parity or framing errors."""
+        model = self._line_model()
+        if model is None:
+            return data
+        client, effects = model
+        chars = receive(data, client, self.settings(), **effects)
+        if not all(c.ok for c in chars):
+            self.line_errors += 1
+            return None
+        return received_bytes(chars)
+
+    def _line_out(self, data: bytes) -> bytes:
+        """What the client's UART reads of the station's reply ``data`` (bytes with errors read as sampled)."""
+        model = self._line_model()
+        if model is None:
+            return data
+        client, effects = model
+        return received_bytes(receive(data, self.settings(), client, **effects))
 
     def _parse(self) -> None:
         buf = self._buf
@@ -273,7 +340,7 @@ class RtuServer:
         reply, delay = st.handle(unit, pdu, client=self.device_path)
         if reply is None or unit == 0:
             return
-        out = frame(unit, reply)
+        out = self._line_out(frame(unit, reply))
         if delay:
             handle = None
 

@@ -284,6 +284,43 @@ class Plant:
             return srv
         return self.call(_open)
 
+    def serve_rfc2217(self, station: int, port: int = 0, host: str = "127.0.0.1", **serial_kwargs) -> str:
+        """Serve station ``station``'s RS-485 bus behind a serial device server (RFC 2217 on TCP ``host:port``,
+        0 = a free port) that judges the client's serial settings (see daqlab.plant.serial_server); returns
+        its URL, e.g. ``rfc2217://127.0.0.1:7001`` (a pyserial / pymodbus serial port name)."""
+        from daqlab.plant.serial_server import Rfc2217Server
+
+        st = self.station(station)
+
+        def _open():
+            srv = Rfc2217Server(st, host, port, **serial_kwargs)
+            srv.open(self._loop)
+            self._rtu.append(srv)
+            return srv.url
+        return self.call(_open)
+
+    def set_wiring(self, station: int, state: str) -> None:
+        """Wire the RS-485 bus of ``station`` (every RTU line serving it): "ok", "ab_swapped" (A and B
+        exchanged: nothing gets through) or "no_termination" (no 120 Ω terminator: reflections corrupt bits, more
+        often at higher baud rates)."""
+        from daqlab.plant.rtu import WIRING
+
+        if state not in WIRING:
+            raise ValueError(f"wiring must be one of {', '.join(WIRING)}")
+        st = self.station(station)
+
+        def _set():
+            for srv in self._rtu:
+                if srv.station is st:
+                    srv.set_wiring(state)
+            st.wiring = state
+        self.call(_set)
+
+    def rtu_lines(self, station: int) -> list:
+        """The RTU lines serving ``station`` (their counters: crc_errors, line_errors, discarded)."""
+        st = self.station(station)
+        return [srv for srv in self._rtu if srv.station is st]
+
     # ----------------------------------------------------------------- OPC UA
     async def aserve_opcua(self, station: int, port: int = 0) -> str:
         """Start the OPC UA server of ``station`` on the running plant loop; returns its endpoint."""
