@@ -104,10 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     control("status", "show plant time, stations, ports and active faults", "daqlab plant status")
     f = control("fault", "switch a fault on (or off) on a device of a running plant",
                 "daqlab plant fault --station 3 --device meter --mode drop --value 20\n"
+                "  daqlab plant fault --station 3 --device bus --mode ab_swapped   # RS-485 wiring (rfc2217/rtu lines)\n"
                 "  daqlab plant fault --station 3 --clear   # clear all faults of station 3")
     f.add_argument("--station", type=int, required=True, help="station number")
-    f.add_argument("--device", default=None, help="plc, th, meter, vfd, ai (or a unit id)")
-    f.add_argument("--mode", default=None, help="offline, latency (ms), drop (%%), exception (code), broken, stuck, spikes (%%)")
+    f.add_argument("--device", default=None, help="plc, th, meter, vfd, ai (or a unit id); bus: the RS-485 wiring")
+    f.add_argument("--mode", default=None, help="offline, latency (ms), drop (%%), exception (code), broken, stuck, "
+                                                "spikes (%%); for --device bus: ab_swapped, no_termination")
     f.add_argument("--value", default="on", help="value for the mode; 0/off switches it off (default on)")
     f.add_argument("--clear", action="store_true", help="clear the device's (or the station's) faults")
     lg = control("log", "print the last served requests of a station", "daqlab plant log --station 1 --limit 20")

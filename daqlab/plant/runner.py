@@ -227,13 +227,26 @@ class Plant:
         return self.call(self.station(station).info)
 
     def set_fault(self, station: int, device, mode: str, value=True) -> dict:
-        """Switch a fault on a device of a station (see daqlab.plant.faults for the modes)."""
+        """Switch a fault on a device of a station (see daqlab.plant.faults for the modes). Device "bus": the
+        station's RS-485 wiring, mode "ab_swapped" or "no_termination" (a false/0/off value rewires it "ok")."""
+        if device == "bus":
+            from daqlab.plant.faults import parse_value
+            from daqlab.plant.rtu import WIRING
+
+            if mode not in WIRING[1:]:
+                raise ValueError(f"bus faults: {', '.join(WIRING[1:])}")
+            on = parse_value("offline", value)  # an on/off value
+            self.set_wiring(station, mode if on else "ok")
+            return {"wiring": mode if on else "ok"}
         return self.call(self.station(station).set_fault, device, mode, value)
 
     def clear_faults(self, station: int | None = None, device=None) -> None:
         targets = [self.station(station)] if station is not None else list(self.stations.values())
         for st in targets:
-            self.call(st.clear_faults, device)
+            if device in (None, "bus") and getattr(st, "wiring", "ok") != "ok":
+                self.set_wiring(st.number, "ok")
+            if device != "bus":
+                self.call(st.clear_faults, device)
 
     def log(self, station: int, **filters) -> list[LogEntry]:
         """Served-request log of a station (filters: since, unit, function, limit)."""
@@ -266,7 +279,10 @@ class Plant:
                 "stations": [{"station": k, "port": self.ports.get(k), "units": {d.kind: d.unit for d in st.devices.values()},
                               "faults": st.describe_faults(), "requests": st.log.total,
                               "connections": len(self._connections.get(k, ())),
-                              "opcua": self._opcua[k].endpoint if k in self._opcua else None}
+                              "opcua": self._opcua[k].endpoint if k in self._opcua else None,
+                              "wiring": getattr(st, "wiring", "ok"),
+                              "rtu": [{"line": srv.device_path, "crc_errors": srv.crc_errors,
+                                       "line_errors": srv.line_errors} for srv in self._rtu if srv.station is st]}
                              for k, st in self.stations.items()],
             }
         return self.call(_status)

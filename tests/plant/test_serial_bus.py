@@ -137,3 +137,15 @@ def test_a_settings_scan_finds_the_bus(bus):
     found = find_settings(url, unit=1, baudrates=(19200, 9600), timeout=1.0)
     assert {(r.baudrate, r.parity, r.stopbits) for r in found} == {(9600, "E", 1), (9600, "E", 2)}
     assert all(r.reply.startswith("registers") for r in found)
+
+
+def test_wiring_through_the_fault_api_and_status(bus):
+    plant, url = bus
+    assert plant.set_fault(1, "bus", "ab_swapped") == {"wiring": "ab_swapped"}
+    st = plant.status()["stations"][0]
+    assert st["wiring"] == "ab_swapped" and st["rtu"][0]["line"] == url
+    assert ask(url) is None
+    plant.clear_faults(1)
+    assert plant.status()["stations"][0]["wiring"] == "ok" and ask(url) is not None
+    with pytest.raises(ValueError):
+        plant.set_fault(1, "bus", "offline")
