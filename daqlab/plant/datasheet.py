@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from daqlab.addressing import to_reference
 
+PARITY_ZH = {"N": "无（N）", "E": "偶校验（E）", "O": "奇校验（O）"}
 AREA_TEXT = {
     "coil": ("Coils (0x), FC 01 read / 05, 15 write", "线圈（0x 区）"),
     "discrete": ("Discrete inputs (1x), FC 02 read", "离散输入（1x 区）"),
@@ -20,14 +21,20 @@ AREA_TEXT = {
 def datasheet(station, endpoint: str | None = None) -> str:
     v = station.variant
     lines = [
-        f"# Station {v.station} datasheet · 工位 {v.station} 设备手册",
+        f"# 工位 {v.station} 设备手册 · Station {v.station} datasheet",
         "",
         f"- Modbus TCP: `{endpoint}`" if endpoint else "- Modbus TCP: see `daqlab plant serve` output",
-        f"- RS-485 bus (Modbus RTU): {v.baudrate} baud, 8 data bits, parity {v.parity}, {v.stopbits} stop bit(s) "
-        f"(8{v.parity}{v.stopbits}) · 串口参数 {v.baudrate} 8{v.parity}{v.stopbits}",
-        "- Addresses: **PDU** = 0-based address sent on the wire (use it in pymodbus); **Ref** = 1-based manual "
-        "reference. 地址：PDU 为报文中从 0 开始的地址，Ref 为手册中从 1 开始的编号（如 40001 = FC03 地址 0）。",
-        "- Unit ids: " + ", ".join(f"{d.unit} {d.kind}" for d in sorted(station.devices.values(), key=lambda d: d.unit))
+        f"- RS-485 总线（Modbus RTU）串口参数 {v.baudrate} 8{v.parity}{v.stopbits}：波特率 {v.baudrate}，8 位数据位，"
+        f"校验 {PARITY_ZH[v.parity]}，{v.stopbits} 位停止位 · RS-485 bus: {v.baudrate} baud, 8 data bits, "
+        f"parity {v.parity}, {v.stopbits} stop bit(s) (8{v.parity}{v.stopbits})",
+        "- 地址：**PDU** 是报文中从 0 开始的地址（pymodbus 里用它）；**Ref** 是手册中从 1 开始的寄存器编号"
+        "（如 40001 = FC 03 地址 0）。Addresses: **PDU** = 0-based address sent on the wire (use it in pymodbus); "
+        "**Ref** = 1-based manual reference.",
+        "- 从站地址（unit id）：" + "，".join(f"{d.unit} {d.kind}" for d in sorted(station.devices.values(),
+                                                                                key=lambda d: d.unit))
+        + ("。没有设备的从站地址不回答。" if station.unknown_unit == "silent" else
+           "。没有设备的从站地址回答异常码 0B（网关目标设备响应失败）。")
+        + " Unit ids: " + ", ".join(f"{d.unit} {d.kind}" for d in sorted(station.devices.values(), key=lambda d: d.unit))
         + ". Unknown unit ids are answered with exception 0B (gateway target failed to respond)"
         + (" — this plant is set to stay silent instead." if station.unknown_unit == "silent" else "."),
         "",
@@ -42,7 +49,8 @@ def datasheet(station, endpoint: str | None = None) -> str:
                 continue
             en, zh = AREA_TEXT[area]
             lines += [f"### {en} · {zh}", "",
-                      "| PDU | Ref | Name | Type | Order | Regs | Scale | Unit | Access | Limits | Description | 说明 |",
+                      "| 地址 PDU | 编号 Ref | 名称 Name | 类型 Type | 字序 Order | 寄存器数 Regs | 缩放 Scale | 单位 Unit | "
+                      "读写 Access | 范围 Limits | Description | 说明 |",
                       "|---|---|---|---|---|---|---|---|---|---|---|---|"]
             for p in sorted(pts, key=lambda p: p.address):
                 scale = "" if (p.scale == 1.0 and not p.offset) else (
