@@ -36,7 +36,7 @@ def test_every_command_has_help_with_an_example(capsys):
 def test_datasheet_command_prints_markdown(capsys):
     assert main(["plant", "datasheet", "--station", "2", "--seed", "4"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("# Station 2 datasheet") and "tcp://127.0.0.1:5022" in out
+    assert out.startswith("# 工位 2 设备手册 · Station 2 datasheet") and "tcp://127.0.0.1:5022" in out
 
 
 def daqlab(*args, check=True):
