@@ -233,8 +233,14 @@ def _serve(args) -> int:
             owners = Owners.load(args.owners)
         except ValueError as exc:
             raise SystemExit(f"daqlab: {exc}") from None
-        if args.opcua_base_port is not None:
-            raise SystemExit("daqlab: --owners guards Modbus TCP only: do not serve OPC UA with it")
+        # Owners are checked per TCP peer (the trainee's OS account); OPC UA, a serial device server and a
+        # real serial line carry no account, so any of them would let every trainee reach every station.
+        unguarded = [name for name, on in (("OPC UA (--opcua-base-port)", args.opcua_base_port is not None),
+                                           ("RS-485 device servers (--rfc2217)", bool(servers)),
+                                           ("serial lines (--rtu)", bool(rtus))) if on]
+        if unguarded:
+            raise SystemExit(f"daqlab: --owners guards Modbus TCP only: do not serve {', '.join(unguarded)} "
+                             "with it (run those on a separate plant for the bench)")
     plant = Plant(args.stations, seed=args.seed, host=args.host, base_port=args.base_port, speed=args.speed,
                   frozen=args.frozen, log_path=args.log, unknown_unit=args.unknown_unit, textbook=args.textbook,
                   control=True, control_token=args.token, opcua_base_port=args.opcua_base_port, owners=owners)
