@@ -122,13 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--station", default="all", help="station number or 'all' (default all)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")
-    from daqlab import cli_broker, cli_dashboard, cli_exam, cli_hub, cli_lessons
+    from daqlab import cli_broker, cli_dashboard, cli_exam, cli_gateway, cli_hub, cli_lessons
 
     cli_exam.add_parsers(sub, fmt)
     cli_dashboard.add_parsers(sub, fmt)
     cli_hub.add_parsers(sub, fmt)
     cli_broker.add_parsers(sub, fmt)
     cli_lessons.add_parsers(sub, fmt)
+    cli_gateway.add_parsers(sub, fmt)
     return p
 
 
@@ -197,6 +198,10 @@ def _dispatch(args) -> int:
         from daqlab import cli_lessons
 
         return cli_lessons.run(args)
+    if args.command == "gateway":
+        from daqlab import cli_gateway
+
+        return cli_gateway.run(args)
     return PLANT_ACTIONS[args.plant_command](args)
 
 

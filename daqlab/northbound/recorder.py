@@ -40,7 +40,7 @@ class Record:
     retain: bool  #: retain flag as the publisher set it
     payload: str  #: the payload as text (invalid UTF-8 replaced)
     device: str = ""  #: deviceName of a ``/sys/{pk}/{dn}/...`` topic
-    kind: str = "other"  #: "post", "reply", "status" or "other"
+    kind: str = "other"  #: "post", "reply", "status", "event" (point status) or "other"
     dup: bool = False  #: a QoS 1/2 re-delivery flagged DUP
     errors: list = field(default_factory=list)  #: thing-model violations of a post (empty = valid)
 
@@ -59,14 +59,15 @@ def classify(topic: str) -> tuple[str, str]:
         return "", "other"
     _pk, dn, rest = parsed
     kind = {"thing/event/property/post": "post", "thing/event/property/post_reply": "reply",
-            "thing/status": "status"}.get(rest, "other")
+            "thing/status": "status",
+            f"thing/event/{thingmodel.EVENT_POINT_STATUS}/post": "event"}.get(rest, "other")
     return dn, kind
 
 
 def distinct_key(r: Record):
-    """What makes a message the same message: a property post is its topic and payload (its id is in it);
-    anything else is its own record."""
-    return (r.topic, r.payload) if r.kind == "post" else id(r)
+    """What makes a message the same message: a property post or an event is its topic and payload (its id
+    is in it); anything else is its own record."""
+    return (r.topic, r.payload) if r.kind in ("post", "event") else id(r)
 
 
 def load_records(path) -> list[Record]:
@@ -144,6 +145,8 @@ class Recorder:
                 parsed = ThingTopics.parse(msg.topic)
                 answer = thingmodel.reply(rec.doc(), rec.errors)
                 client.publish(ThingTopics(parsed[0], parsed[1]).post_reply, json.dumps(answer), qos=1)
+        elif kind == "event":
+            rec.errors = thingmodel.validate_event(msg.payload)
         with self._lock:
             self._records.append(rec)
             if self._fh:

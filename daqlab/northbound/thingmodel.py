@@ -26,6 +26,18 @@ Rules (checked by :func:`validate`, the same code the platform recorder and the 
 
 The status topic is not part of Alink: DAQ Lab uses it for the gateway's retained online message and
 its last will, ``{"status": "online" | "offline", "time": t}``.
+
+**Point status event** (an Alink event, identifier ``point_status``), sent by ``daqlab gateway``::
+
+    topic   /sys/{productKey}/{deviceName}/thing/event/point_status/post
+    {"id": "43", "version": "1.0", "method": "thing.event.point_status.post",
+     "params": {"value": {"temperature": "good", "voltage_l1": "timeout", "power": "exception 02"},
+                "time": 1764055200000}}
+
+``value`` maps every point's identifier to its quality at ``time``: ``good``, ``timeout``,
+``exception NN`` (the Modbus exception code in hex), ``decode error`` or ``invalid``. The gateway sends it
+for its first scan and whenever a quality changes, so a point's quality at any time is the one of the last
+event before it; a property post carries only good values (checked by :func:`validate_event`).
 """
 
 from __future__ import annotations
@@ -102,6 +114,12 @@ class ThingTopics:
     def status(self) -> str:
         return self.base + "thing/status"
 
+    def event(self, ident: str) -> str:
+        """Topic of the event ``ident`` (``point_status`` -> ``.../thing/event/point_status/post``)."""
+        if not IDENTIFIER.match(ident) or ident == "property":
+            raise ValueError(f"{ident!r} is not an event identifier")
+        return self.base + f"thing/event/{ident}/post"
+
     @staticmethod
     def parse(topic: str) -> tuple[str, str, str] | None:
         """``(productKey, deviceName, rest)`` of a ``/sys/...`` topic, or None."""
@@ -148,6 +166,49 @@ def property_post(values: dict, time_ms, msg_id: int) -> dict:
     if not params:
         raise ValueError("nothing to publish: every value is None")
     return {"id": str(int(msg_id)), "version": VERSION, "params": params, "method": METHOD_POST}
+
+
+EVENT_POINT_STATUS = "point_status"
+QUALITY = re.compile(r"^(good|timeout|decode error|invalid|exception [0-9A-F]{2})$")
+EVENT_SCHEMA = {  # the property post's envelope (id, version, method) around the event's params
+    **SCHEMA,
+    "title": "DAQ Lab point status event (Alink style)",
+    "properties": {
+        **{k: v for k, v in SCHEMA["properties"].items() if k in ("id", "version")},
+        "method": {"const": f"thing.event.{EVENT_POINT_STATUS}.post"},
+        "params": {
+            "type": "object", "required": ["value", "time"], "additionalProperties": False,
+            "properties": {
+                "time": {"type": "integer", "minimum": 0},
+                "value": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": IDENTIFIER.pattern},
+                          "additionalProperties": {"type": "string", "pattern": QUALITY.pattern}},
+            },
+        },
+    },
+}
+_EVENT_VALIDATOR = Draft202012Validator(EVENT_SCHEMA)
+
+
+def point_status(qualities: dict, time_ms: int, msg_id: int) -> dict:
+    """A point-status event payload: ``qualities`` maps tag names (or identifiers) to their quality."""
+    if not 0 <= int(msg_id) <= MAX_ID:
+        raise ValueError(f"message id {msg_id} outside 0..{MAX_ID}")
+    value = {identifier(name): str(q) for name, q in qualities.items()}
+    bad = [f"{k}={q!r}" for k, q in value.items() if not QUALITY.match(q)]
+    if bad or not value:
+        raise ValueError(f"not a quality: {', '.join(bad)}" if bad else "no points")
+    return {"id": str(int(msg_id)), "version": VERSION, "params": {"value": value, "time": int(time_ms)},
+            "method": f"thing.event.{EVENT_POINT_STATUS}.post"}
+
+
+def validate_event(payload) -> list[str]:
+    """Every reason a point-status event breaks the convention (empty list = valid)."""
+    try:
+        doc = parse(payload)
+    except ValueError as exc:
+        return [str(exc)]
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
+            for e in sorted(_EVENT_VALIDATOR.iter_errors(doc), key=lambda e: list(e.absolute_path))]
 
 
 def _reject_constant(name):

@@ -44,7 +44,14 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from daqlab.northbound.thingmodel import PRODUCT_KEY, ThingTopics, identifier, property_post
+from daqlab.northbound.thingmodel import (
+    EVENT_POINT_STATUS,
+    PRODUCT_KEY,
+    ThingTopics,
+    identifier,
+    point_status,
+    property_post,
+)
 
 # identifier() is a pure function (a re.sub and a match, ~0.8 µs) called for every property of every
 # message; a gateway has a fixed set of tag names, so remember them (bounded; bad names are not cached).
@@ -192,9 +199,10 @@ class Uplink:
             self.client.loop_stop()
             raise UplinkError(f"the broker refused the connection: {self._refused} (check user name and password)")
 
-    def _enqueue(self, payload: dict) -> int:
-        msg = (self.topics.post, json.dumps(payload, separators=(",", ":"), allow_nan=False), self.qos, self.retain)
-        if self.confirm:
+    def _enqueue(self, payload: dict, topic: str | None = None) -> int:
+        msg = (topic or self.topics.post, json.dumps(payload, separators=(",", ":"), allow_nan=False), self.qos,
+               self.retain if topic is None else False)
+        if self.confirm and topic is None:  # the platform answers property posts only
             with self._ack:
                 self._unconfirmed[str(payload["id"])] = msg
         with self._lock:
@@ -250,6 +258,12 @@ class Uplink:
         for ident, value in keep.items():
             self._last[ident] = (value, now)
         return self._enqueue(property_post(keep, t, next(self._ids)))
+
+    def publish_status(self, qualities: dict, time_ms=None) -> int:
+        """Publish a point-status event (tag name -> quality, every point) at ``time_ms`` (default now);
+        held and forwarded like the posts, in order with them. Returns the message id."""
+        t = _now_ms() if time_ms is None else time_ms
+        return self._enqueue(point_status(qualities, t, next(self._ids)), self.topics.event(EVENT_POINT_STATUS))
 
     def publish_sample(self, sample) -> int | None:
         """Publish a daqlab.acquisition Sample (good values only, at the scan's time)."""
