@@ -129,9 +129,11 @@ def load(path, environ=None) -> GatewayConfig:
     return loads(text, source=str(path), base=path.parent, environ=environ)
 
 
-def loads(text: str, *, source: str = "gateway.yaml", base=".", environ=None) -> GatewayConfig:
-    """As :func:`load`, from YAML text; point-table paths are relative to ``base``."""
+def loads(text: str, *, source: str = "gateway.yaml", base=".", environ=None, read=None) -> GatewayConfig:
+    """As :func:`load`, from YAML text; point-table paths are relative to ``base``. ``read(path) -> text`` reads
+    the point table (default: the file as UTF-8; the grader passes one that refuses symlinks and huge files)."""
     env = os.environ if environ is None else environ
+    read = read or (lambda path: Path(path).read_text(encoding="utf-8-sig"))
     problems: list[tuple[str, str]] = []
 
     def at(node, key=None) -> str:
@@ -170,7 +172,7 @@ def loads(text: str, *, source: str = "gateway.yaml", base=".", environ=None) ->
 
     south = _southbound(doc, at, expand, problems)
     names = [s.name for s in south]
-    points, rows = _points(doc, at, expand, base, source, names, problems)
+    points, rows = _points(doc, at, expand, base, read, names, problems)
     north = _northbound(doc, at, expand, env, problems, {t.name for t in points})
     if north is not None and north.spool and not Path(north.spool).is_absolute():
         north = replace(north, spool=str(Path(base) / north.spool))
@@ -216,13 +218,13 @@ def _southbound(doc, at, expand, problems) -> list[Southbound]:
     return out
 
 
-def _points(doc, at, expand, base, source, devices, problems):
+def _points(doc, at, expand, base, read, devices, problems):
     raw = doc.get("points")
     rows: list[tuple[str, dict]] = []
     if isinstance(raw, str):
         path = Path(base) / expand(raw, at(doc, "points"))
         try:
-            rows = _table_rows(path)
+            rows = table_rows(read(path), path.name)
         except OSError as exc:
             problems.append((at(doc, "points"), f"point table {path}: cannot read it ({exc.strerror})"))
             return [], {}
@@ -240,6 +242,12 @@ def _points(doc, at, expand, base, source, devices, problems):
         return [], {}
     if not rows:
         problems.append((at(doc, "points"), "the point table has no points"))
+    points, where_of = build_points(rows, devices, problems)
+    return points, where_of
+
+
+def build_points(rows, devices, problems) -> tuple[list[Tag], dict]:
+    """Tags from (where, row) pairs; each problem is appended to ``problems`` as (where, why)."""
     points, where_of, idents = [], {}, {}
     for where, row in rows:
         row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
@@ -269,23 +277,26 @@ def _points(doc, at, expand, base, source, devices, problems):
     return points, where_of
 
 
-def _table_rows(path: Path) -> list[tuple[str, dict]]:
-    """(where, row) of a CSV or YAML point table; CSV rows count the header as row 1."""
-    suffix = path.suffix.lower()
+def table_rows(text: str, name: str) -> list[tuple[str, dict]]:
+    """(where, row) of a CSV or YAML point table's text (``name`` tells which, by its suffix); CSV rows count the
+    header as row 1."""
+    suffix = Path(name).suffix.lower()
     if suffix == ".csv":
-        text = path.read_text(encoding="utf-8-sig")
-        reader = csv.DictReader(io.StringIO(text))
-        return [(f"{path.name} row {i + 2}", row) for i, row in enumerate(reader)
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        return [(f"{name} row {i + 2}", row) for i, row in enumerate(reader)
                 if any((v or "").strip() for v in row.values() if isinstance(v, str))]
     if suffix in (".yaml", ".yml"):
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+        try:
+            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{name}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
         if isinstance(data, dict):
             data = data.get("points", data.get("tags"))
         if not isinstance(data, list):
-            raise ValueError(f"{path.name}: expected a list of points")
-        return [(f"{path.name} line {r.get('__line__')}", _strip(r)) if isinstance(r, dict) else
-                (f"{path.name}", {"name": ""}) for r in data]
-    raise ValueError(f"point table {path.name}: use a .csv or .yaml file")
+            raise ValueError(f"{name}: expected a list of points")
+        return [(f"{name} line {r.get('__line__')}", _strip(r)) if isinstance(r, dict) else
+                (f"{name}", {"name": ""}) for r in data]
+    raise ValueError(f"point table {name}: use a .csv or .yaml file")
 
 
 def _northbound(doc, at, expand, env, problems, point_names) -> Northbound | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from daqlab.grading import assignments, publish
+from daqlab.grading import assignments, gateway, publish
 
 
 @dataclass(frozen=True)
@@ -51,4 +51,8 @@ CELLS: dict[str, GradeCell] = {
     # graded at the broker: `up` is handed in only so that a blank notebook says "not answered yet"
     "test-connect": GradeCell(publish.status, ("up",)),
     "test-posts": GradeCell(publish.posts, ("up",)),
+    # the gateway practical: the two files as the grader copied them, then what reached the broker
+    "test-points": GradeCell(gateway.point_table, (), files=(gateway.POINTS_FILE,)),
+    "test-config": GradeCell(gateway.configuration, (), files=(gateway.CONFIG_FILE,)),
+    "test-uplink": GradeCell(gateway.uplink, ("gw",)),
 }

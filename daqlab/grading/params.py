@@ -20,6 +20,8 @@ def for_station(seed: int, station: int) -> dict:
         "poll_count": 12,  # acquire task: prescribed number of scans
         "publish_period_s": 0.5,  # publish task: one property post per scan, this often
         "publish_count": 10,  # publish task: property posts to send
+        "gateway_period_s": 0.5,  # gateway task: scan_period_s of the trainee's gateway
+        "gateway_scans": 10,  # gateway task: scans to run
     }
 
 

@@ -199,9 +199,33 @@ def _derived_publish() -> None:
     }
 
 
+def _derived_gateway() -> None:
+    p7 = "practical-7-gateway"
+    s7 = solutions(p7)
+    SAMPLES[p7] = {
+        "perfect": s7,
+        # section 1 fails: the meter's floats with their words the other way round (ABCD <-> CDAB)
+        "wrong_word_order": {**s7, "answer1": s7["answer1"].replace(
+            '[t.order] if t.count == 2', '[{"ABCD": "CDAB", "CDAB": "ABCD"}[t.order] if t.dtype == "FLOAT32" else '
+                                         't.order] if t.count == 2')},
+        # section 1: the sensor's raw counts, the ×0.1 scale left out
+        "missing_scale": {**s7, "answer1": s7["answer1"].replace(
+            "{t.scale:g}", "{(1 if name.startswith('th.') else t.scale):g}")},
+        # section 2: the period left at the example's 1 s
+        "wrong_period": {**s7, "answer2": s7["answer2"].replace('scan_period_s: {prm["gateway_period_s"]}',
+                                                                "scan_period_s: 1.0")},
+        # section 3: no northbound: the gateway acquires, nothing reaches the platform
+        "no_northbound": {**s7, "answer2": s7["answer2"].replace("northbound:\n  broker: env\n  qos: 1\n", "")},
+        # attack: ${...} of the grader's own secret in a file the grader reads; it must stay unexpanded
+        "forged_secret_in_config": {**s7, "answer2": s7["answer2"].replace(
+            "url: ${{DAQLAB_ENDPOINT}}", "url: tcp://${{DAQLAB_CONTROL_TOKEN}}:502")},
+    }
+
+
 def build() -> list[Path]:
     _derived()
     _derived_publish()
+    _derived_gateway()
     out = []
     for assignment, samples in SAMPLES.items():
         release = json.loads((ROOT / "release" / assignment / f"{assignment}.ipynb").read_text("utf-8"))

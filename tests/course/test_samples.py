@@ -49,3 +49,15 @@ def test_outcomes_are_stored_and_originals_restored(graded):
     for name in EXPECTED[a]:  # the grader's neutralised copies never replace what the trainee submitted
         sub = (course / "submitted" / name / a / f"{a}.ipynb").read_bytes()
         assert sub == (ROOT / "grader" / "samples" / a / f"{name}.ipynb").read_bytes(), name
+
+
+def test_a_secret_named_in_a_trainee_file_is_never_expanded(graded):
+    """gateway.yaml is read by the grader, which holds the plant's control token: a ${DAQLAB_CONTROL_TOKEN} in it
+    must stay unset (the grader expands only what a trainee's kernel has), or the feedback would print the token."""
+    a, course, _ = graded
+    if a != "practical-7-gateway":
+        pytest.skip("only the gateway practical reads a trainee's configuration")
+    nb = (course / "autograded" / "forged_secret_in_config" / a / f"{a}.ipynb").read_text(encoding="utf-8")
+    assert "environment variable DAQLAB_CONTROL_TOKEN is not set" in nb
+    assert "tcp://${DAQLAB_CONTROL_TOKEN}:502" in (course / "autograded" / "forged_secret_in_config" / a / "gateway" /
+                                                   "gateway.yaml").read_text(encoding="utf-8")
