@@ -177,6 +177,15 @@ def platform_summary() -> str:
             f"{platform.system()} {platform.release()}")
 
 
+def mosquitto_version() -> str:
+    """The first line of ``mosquitto -h`` ("mosquitto 2.0.11"), for the conditions line of an MQTT report."""
+    from daqlab.northbound.broker import find_tool
+
+    out = subprocess.run([find_tool("mosquitto"), "-h"], capture_output=True, text=True).stdout
+    first = out.splitlines()[0] if out else "mosquitto"
+    return first.replace("version ", "")
+
+
 def log(msg: str) -> None:
     """Progress for the operator: on stderr, so stdout holds only the report."""
     print(msg, file=sys.stderr, flush=True)

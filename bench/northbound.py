@@ -54,6 +54,7 @@ from _common import (  # noqa: E402
     fmt,
     log,
     markdown_table,
+    mosquitto_version,
     platform_summary,
     ratio,
     report_ready,
@@ -356,16 +357,6 @@ def payload_size() -> int:
     from daqlab.northbound.thingmodel import property_post
 
     return len(json.dumps(property_post(sample(1, clock()), int(time.time() * 1000), 12345), separators=(",", ":")))
-
-
-def mosquitto_version() -> str:
-    import subprocess
-
-    from daqlab.northbound.broker import find_tool
-
-    out = subprocess.run([find_tool("mosquitto"), "-h"], capture_output=True, text=True).stdout
-    first = out.splitlines()[0] if out else "mosquitto"
-    return first.replace("version ", "")
 
 
 def verdict(res: dict, paced: dict) -> str:

@@ -117,8 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--limit", type=int, default=20, help="entries (default 20)")
     sc = control("scenario", "reset stations and switch a drill scenario on",
                  "daqlab plant scenario troubleshoot --station all\n  daqlab plant scenario clean --station 3")
-    sc.add_argument("name", choices=("clean", "decode", "acquire", "troubleshoot", "final"),
-                    help="clean, decode, acquire, troubleshoot or final (see daqlab.plant.scenarios)")
+    sc.add_argument("name", choices=("clean", "decode", "acquire", "troubleshoot", "final", "mock"),
+                    help="clean, decode, acquire, troubleshoot, final or mock (see daqlab.plant.scenarios)")
     sc.add_argument("--station", default="all", help="station number or 'all' (default all)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")

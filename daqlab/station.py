@@ -7,6 +7,8 @@ code asks :func:`my_station` and never hard-codes an address.
 - ``DAQLAB_STATION``: station number (1-based)
 - ``DAQLAB_SEED``: plant seed, so datasheets can be rebuilt locally
 - ``DAQLAB_OPCUA_ENDPOINT``: ``opc.tcp://host:port/daqlab/station<k>`` when the station also serves OPC UA
+- ``DAQLAB_RS485_URL``: ``rfc2217://host:port`` of the station's RS-485 bus behind a serial device server
+  (串口服务器) when there is one; its serial settings are the trainee's to find
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ def my_datasheet(environ: dict | None = None) -> str:
     info = my_station(environ)
     plant = Plant(info.station, seed=info.seed, control=False)
     return datasheet(plant.station(info.station), endpoint=info.endpoint)
+
+
+def my_rs485(environ: dict | None = None) -> str:
+    """The URL of this kernel's RS-485 bus (``rfc2217://host:port``, no settings: finding them is the task);
+    a clear error when there is none."""
+    env = os.environ if environ is None else environ
+    url = env.get("DAQLAB_RS485_URL")
+    if not url:
+        raise RuntimeError(
+            "This kernel's station has no RS-485 bus: DAQLAB_RS485_URL is not set. Start JupyterLab with `make lab` "
+            "(it serves station 1's bus), or start a plant in the notebook and use `plant.serve_rfc2217(1)`.")
+    return url
 
 
 def my_opcua_endpoint(environ: dict | None = None) -> str:

@@ -50,3 +50,23 @@ def test_northbound_benchmark_quick_run_prints_the_table_with_no_loss_at_qos1():
     for row in rows[2:]:  # QoS 1: every message received, none lost
         assert row[6].strip() == "250 / 250" and row[7].strip() == "0"
     assert "lost at QoS 1: 0 PASS" in r.stdout
+
+
+@pytest.mark.slow
+def test_gateway_benchmark_quick_run_prints_three_ways_and_the_gateway_sends_fewer_requests():
+    from tests.northbound.conftest import need_mosquitto
+
+    need_mosquitto()
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "gateway.py"), "--quick"],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert ("| Way | Modbus requests/scan | scans/s | p50 scan (ms) | MQTT messages/scan | MQTT bytes/scan | "
+            "delivered values/s | lost messages / values (QoS 1) |") in r.stdout
+    rows = {cells[0]: cells[1:] for line in r.stdout.splitlines() if line.startswith("| ")
+            for cells in [[c.strip() for c in line.split("|")[1:-1]]] if len(cells) == 8}
+    gateway, perpoint, raw = (rows[k] for k in ("daqlab gateway (planned reads, 1 post/scan)",
+                                                 "Reader per point + Uplink (1 post/scan)",
+                                                 "raw pymodbus + paho (1 message per point)"))
+    assert float(gateway[0]) < float(perpoint[0]) == float(raw[0])  # Modbus requests/scan, from the plant's log
+    assert gateway[6] == perpoint[6] == raw[6] == "0 / 0"  # nothing lost at QoS 1
+    assert "Lost at QoS 1: 0 PASS" in r.stdout

@@ -10,7 +10,9 @@ What happens, in order:
 3. A plant is started for grading (practical assignments): every trainee's station from the roster,
    reset and set to the assignment's scenario just before their notebook runs. An assignment whose
    metadata says ``"mqtt": true`` also gets DAQ Lab's MQTT broker (one account per trainee) and a
-   platform recorder (grading/mqtt-<assignment>.jsonl) that daqlab.grading.publish checks against.
+   platform recorder (grading/mqtt-<assignment>.jsonl) that daqlab.grading.publish checks against; one whose
+   metadata says ``"rs485": true`` gets each station's RS-485 bus behind a serial device server (RFC 2217, the
+   kernel's DAQLAB_RS485_URL), which judges the client's serial settings.
 4. Workers (one process per CPU core; nbgrader imported once each) autograde the submissions with
    nbgrader's Execute step replaced by daqlab.course.trusted: a practical notebook runs in a sandbox
    (daqlab.course.sandbox: its own user, folder, station and limits; the kernel gets only its identity,
@@ -267,6 +269,9 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
         token = secrets.token_hex(16)
         plant = Plant(max(stations.values()), seed=s.seed, speed=s.speed, control=True, control_token=token,
                       scenario_salt=s.salt).start()
+        if meta.get("rs485"):  # each station's RS-485 bus behind a serial device server (judges the settings)
+            for k in sorted(set(stations.values())):
+                plant.serve_rfc2217(k, 0)
     platform = _start_platform(course, assignment, [job[0] for job in todo]) if meta.get("mqtt") and todo else None
     cells = len(json.loads(released.read_text("utf-8"))["cells"])
     limit = cells * s.timeout + JOB_SLACK_S

@@ -46,7 +46,8 @@ MAX_FILES, MAX_FILE_BYTES = 500, 32 * 1024 * 1024  #: files copied back from the
 
 #: the only variables a submission's kernel gets (its identity, station and own MQTT account)
 KERNEL_VARS = ("DAQLAB_STUDENT_ID", "DAQLAB_ASSIGNMENT", "DAQLAB_COURSE", "DAQLAB_ENDPOINT", "DAQLAB_STATION",
-               "DAQLAB_SEED", "DAQLAB_MQTT_URL", "DAQLAB_MQTT_USER", "DAQLAB_MQTT_PASSWORD", "DAQLAB_PRODUCT_KEY")
+               "DAQLAB_SEED", "DAQLAB_MQTT_URL", "DAQLAB_MQTT_USER", "DAQLAB_MQTT_PASSWORD", "DAQLAB_PRODUCT_KEY",
+               "DAQLAB_RS485_URL")
 #: system files a Python kernel needs (fonts for CJK plots, time zone, loader cache); nothing else of /etc
 ETC = ("alternatives", "fonts", "ld.so.cache", "localtime", "hosts", "nsswitch.conf", "ssl", "mime.types",
        "matplotlibrc", "timezone", "passwd", "group")
@@ -142,9 +143,10 @@ def _port(url: str) -> tuple[str, int] | None:
 
 
 def forwards_for(env: dict) -> dict[int, tuple[str, int]]:
-    """Ports to relay: the station (DAQLAB_ENDPOINT) and the broker (DAQLAB_MQTT_URL), same port inside."""
+    """Ports to relay: the station (DAQLAB_ENDPOINT), its RS-485 bus's serial device server (DAQLAB_RS485_URL) and the
+    broker (DAQLAB_MQTT_URL), same port inside."""
     out = {}
-    for var in ("DAQLAB_ENDPOINT", "DAQLAB_MQTT_URL"):
+    for var in ("DAQLAB_ENDPOINT", "DAQLAB_RS485_URL", "DAQLAB_MQTT_URL"):
         target = _port(env.get(var, "")) if env.get(var) else None
         if target:
             out[target[1]] = target

@@ -2,7 +2,7 @@
 
 One YAML file, the way a commercial gateway's web pages are organised (南向设备 / 点表 / 北向应用)::
 
-    name: gw-station1              # deviceName on the platform (default: the MQTT user, DAQLAB_MQTT_USER)
+    name: ${DAQLAB_MQTT_USER}      # deviceName on the platform = the MQTT user (the broker's ACL allows no other)
     scan_period_s: 1.0             # one scan of every point this often
     southbound:                    # the devices (a TCP station, or an RS-485 bus behind an adapter)
       - name: station
@@ -177,6 +177,12 @@ def loads(text: str, *, source: str = "gateway.yaml", base=".", environ=None, re
     if north is not None and north.spool and not Path(north.spool).is_absolute():
         north = replace(north, spool=str(Path(base) / north.spool))
     name = expand(doc.get("name"), at(doc, "name")) or (north.username if north else "gateway")
+    if north is not None and north.username and str(name) != north.username:
+        # DAQ Lab's broker (like most platforms) lets a device publish under /sys/{pk}/{its own name}/ only: a
+        # different name would be refused topic by topic, and the gateway would scan on delivering nothing
+        problems.append((at(doc, "name"), f"name {name!r} differs from the MQTT user {north.username!r}: the "
+                                          "platform accepts a device's messages under its own name only (leave "
+                                          "name out, or use ${DAQLAB_MQTT_USER})"))
     if problems:
         raise ConfigError(problems)
     return GatewayConfig(name=str(name), scan_period_s=float(period), southbound=south, points=points,

@@ -77,6 +77,7 @@ class Gateway:
         self.started_ms = int(time.time() * 1000)
         self.history: collections.deque = collections.deque(maxlen=history)  #: (time_ms, values, qualities)
         self._sent_qualities: dict | None = None
+        self.uplink_error = ""  #: the last message the uplink refused (its queue was full), empty if none
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.uplink = uplink
@@ -108,19 +109,25 @@ class Gateway:
             stats.last_scan_s = time.monotonic() - t0
             stats.scans += 1
             stats.requests += reader.requests_sent - sent0
-            stats.planned = len(reader.plan(points))
+            if reader._split:  # a refused request was split: the plan grew
+                stats.planned = len(reader.plan(points))
             for name, q in sample.quality.items():
                 values[name], qualities[name] = sample.values[name], q
                 self._update(name, q, sample.values[name], sample.errors.get(name, ""), t_ms, stats)
         self.scans += 1
         self.history.append((t_ms, values, qualities))
         if self.uplink is not None:
+            from daqlab.northbound.uplink import UplinkError
+
             good = {n: v for n, v in values.items() if qualities[n] == GOOD}
-            if good:
-                self.uplink.publish(good, t_ms)
-            if qualities != self._sent_qualities:
-                self.uplink.publish_status(qualities, t_ms)
-                self._sent_qualities = dict(qualities)
+            try:
+                if good:
+                    self.uplink.publish(good, t_ms)
+                if qualities != self._sent_qualities:
+                    self.uplink.publish_status(qualities, t_ms)
+                    self._sent_qualities = dict(qualities)
+            except UplinkError as exc:  # max_pending reached (broker away too long): counted in uplink.dropped,
+                self.uplink_error = str(exc)  # the scans go on (a gateway does not stop acquiring)
         if self.status_file:
             self.write_status()
         return values
@@ -146,7 +153,7 @@ class Gateway:
         period = self.config.scan_period_s
         n = _scan_count(period, duration, count) if (count or duration) else None
         bar = _progress(n or 0, progress and n is not None)
-        first = len(self.history)
+        rows = []  # this run's scans (the history deque may drop its oldest)
         start, i = time.monotonic(), 0
         self._stop.clear()
         while (n is None or i < n) and not self._stop.is_set():
@@ -157,10 +164,11 @@ class Gateway:
                 i += int(-delay // period)
                 continue
             self.scan()
+            rows.append(self.history[-1])
             bar.update(1)
             i += 1
         bar.close()
-        return self.frame(list(self.history)[first:])
+        return self.frame(rows)
 
     def start(self) -> Gateway:
         """Run in a background thread (a notebook stays usable) until :meth:`stop`."""
@@ -204,7 +212,7 @@ class Gateway:
                 "running": self.running,
                 "northbound": None if up is None else {"connected": up.connected, "sent": up.sent,
                                                        "pending": up.pending, "dropped": up.dropped,
-                                                       "topic": up.topics.post},
+                                                       "topic": up.topics.post, "error": self.uplink_error},
                 "devices": [asdict(d) for d in self.devices.values()],
                 "points": [asdict(p) | {"value": _jsonable(p.value)} for p in self.points.values()]}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from daqlab.grading import assignments, gateway, publish
+from daqlab.grading import assignments, gateway, publish, serial
 
 
 @dataclass(frozen=True)
@@ -55,4 +55,6 @@ CELLS: dict[str, GradeCell] = {
     "test-points": GradeCell(gateway.point_table, (), files=(gateway.POINTS_FILE,)),
     "test-config": GradeCell(gateway.configuration, (), files=(gateway.CONFIG_FILE,)),
     "test-uplink": GradeCell(gateway.uplink, ("gw",)),
+    # the mock final's RS-485 task: the bus's settings and a value read over it (daqlab.grading.serial)
+    "test-serial": GradeCell(serial.serial, ("serial_settings", "rtu_output_freq")),
 }

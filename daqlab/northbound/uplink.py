@@ -100,6 +100,7 @@ class Uplink:
         self._held: collections.deque = collections.deque()  # (topic, payload, qos, retain) not yet given to paho
         self._unacked: dict[int, tuple] = {}  # paho mid -> message given to paho, not yet acknowledged
         self._early: set[int] = set()  # mids acknowledged before publish() returned their mid
+        self._foreign: set[int] = set()  # mids of the uplink's own status messages (network thread only)
         self.confirm = confirm
         self._unconfirmed: dict[str, tuple] = {}  # post id -> message, until the platform replies (confirm=True)
         self._connected = False
@@ -141,7 +142,11 @@ class Uplink:
             self._ever_connected.set()
             client.disconnect()  # bad credentials will not get better by retrying
             return
-        client.publish(self.topics.status, json.dumps({"status": "online", "time": _now_ms()}), qos=1, retain=True)
+        info = client.publish(self.topics.status, json.dumps({"status": "online", "time": _now_ms()}), qos=1,
+                              retain=True)
+        # its PUBACK is not one of ours: on_publish (this same network thread, later) must not keep it in _early,
+        # or when paho's message ids wrap a new message with that id would count as acknowledged at once
+        self._foreign = {info.mid}  # a status of an earlier connection is not waited for any more
         if self.confirm:
             client.subscribe(self.topics.post_reply, qos=1)
         with self._lock:
@@ -168,6 +173,9 @@ class Uplink:
         self._connected = False  # a plain store: publish() sees it at its next call
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
+        if mid in self._foreign:
+            self._foreign.discard(mid)
+            return
         with self._ack:
             if self._unacked.pop(mid, None) is not None:
                 self.sent += 1

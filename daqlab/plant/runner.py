@@ -56,6 +56,7 @@ class Plant:
         self._servers: list = []
         self._connections: dict[int, set] = {}
         self._rtu: list = []
+        self._rs485: dict = {}  # station -> rfc2217:// URL of its RS-485 bus (the first served), for environment()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tick_task = None
@@ -195,6 +196,8 @@ class Plant:
         env = {"DAQLAB_ENDPOINT": self.endpoint(k), "DAQLAB_STATION": str(k), "DAQLAB_SEED": str(self.seed)}
         if k in self._opcua:
             env["DAQLAB_OPCUA_ENDPOINT"] = self.opcua_endpoint(k)
+        if k in self._rs485:
+            env["DAQLAB_RS485_URL"] = self._rs485[k]
         return env
 
     def now(self) -> float:
@@ -313,7 +316,9 @@ class Plant:
             srv.open(self._loop)
             self._rtu.append(srv)
             return srv.url
-        return self.call(_open)
+        url = self.call(_open)
+        self._rs485.setdefault(station, url)
+        return url
 
     def set_wiring(self, station: int, state: str) -> None:
         """Wire the RS-485 bus of ``station`` (every RTU line serving it): "ok", "ab_swapped" (A and B

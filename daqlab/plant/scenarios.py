@@ -14,6 +14,8 @@ acquire        the line running at 45 Hz
 troubleshoot   meter moved to a unit id 10-19, meter word order opposite to the datasheet,
                30 % of PLC requests unanswered, the T/H transmitter's sensor broken
 final          the line running at 40 Hz, the T/H sensor broken, meter word order opposite
+mock           the mock final (contest shape): the line running at 40 Hz, the meter moved to a unit id 10-19
+               with its word order opposite to the datasheet, the T/H transmitter's sensor broken
 =============  ==============================================================================
 """
 
@@ -51,12 +53,15 @@ def apply(station, name: str, *, plant_seed: int = 0, salt: str = "") -> None:
     elif name == "acquire":
         station.reset(scenario=name)
         _run_line(station, 45.0)
-    elif name == "troubleshoot":
+    elif name in ("troubleshoot", "mock"):
         taken = set(doc.units.values())
         meter_unit = rng.choice([u for u in range(10, 20) if u not in taken])
         served = replace(doc, units={**doc.units, "meter": meter_unit}, meter_order=_flip(doc.meter_order))
         station.reset(served, scenario=name)
-        station.set_fault("plc", "drop", 30)
+        if name == "troubleshoot":
+            station.set_fault("plc", "drop", 30)
+        else:
+            _run_line(station, 40.0)
         station.set_fault("th", "broken", True)
     elif name == "final":
         station.reset(replace(doc, meter_order=_flip(doc.meter_order)), scenario=name)
@@ -64,4 +69,4 @@ def apply(station, name: str, *, plant_seed: int = 0, salt: str = "") -> None:
         station.set_fault("th", "broken", True)
 
 
-SCENARIOS = ("clean", "decode", "acquire", "troubleshoot", "final")
+SCENARIOS = ("clean", "decode", "acquire", "troubleshoot", "final", "mock")

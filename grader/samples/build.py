@@ -199,6 +199,25 @@ def _derived_publish() -> None:
     }
 
 
+PER_POINT_LOOP = """import time
+
+from daqlab.acquisition import Reader
+from daqlab.gateway import load
+from daqlab.northbound import Uplink
+
+cfg = load("gateway/gateway.yaml")
+gw = Uplink.from_env(qos=1)
+with Reader(me.endpoint) as reader:
+    for _ in range(prm["gateway_scans"]):
+        t0 = time.time()
+        values = {}
+        for point in cfg.points:
+            values.update(reader.read([point]).values)  # one request per point
+        gw.publish(values, int(t0 * 1000))
+        time.sleep(max(0.0, prm["gateway_period_s"] - (time.time() - t0)))
+gw.close()"""
+
+
 def _derived_gateway() -> None:
     p7 = "practical-7-gateway"
     s7 = solutions(p7)
@@ -216,9 +235,38 @@ def _derived_gateway() -> None:
                                                                 "scan_period_s: 1.0")},
         # section 3: no northbound: the gateway acquires, nothing reaches the platform
         "no_northbound": {**s7, "answer2": s7["answer2"].replace("northbound:\n  broker: env\n  qos: 1\n", "")},
+        # section 3: the same points read one request each by a hand-written loop (no gateway): no point-status
+        # events, and 6 requests per scan where the plan needs 5
+        "per_point_polling": {**s7, "answer3": PER_POINT_LOOP},
         # attack: ${...} of the grader's own secret in a file the grader reads; it must stay unexpanded
         "forged_secret_in_config": {**s7, "answer2": s7["answer2"].replace(
             "url: ${{DAQLAB_ENDPOINT}}", "url: tcp://${{DAQLAB_CONTROL_TOKEN}}:502")},
+    }
+
+
+def _derived_mock() -> None:
+    """The mock final: perfect, and one sample per section failing (what a trainee typically gets wrong there)."""
+    pm = "practical-mock-final"
+    sm = solutions(pm)
+    SAMPLES[pm] = {
+        "perfect": sm,
+        # 1: a guess at the bus settings, never confirmed: odd parity (no station uses it), so nothing answers
+        "s1_guessed_serial": {**sm, "answer2": sm["answer2"].replace(
+            'baud, parity, stop = answered[0].baudrate, answered[0].parity, answered[0].stopbits',
+            'baud, parity, stop = 9600, "O", 1  # guessed, not scanned')},
+        # 2: the point table copied from the datasheet: the meter's moved unit and swapped words not noticed
+        "s2_datasheet_point_table": {**sm, "answer3": sm["answer3"].replace(
+            "    t = real[name]\n", "    t = tags[name]  # as documented\n")},
+        # 3: the energy decoded in the datasheet's word order
+        "s3_energy_documented_order": {**sm, "answer4": sm["answer4"].replace(
+            "energy_import = f32(client.read_input_registers(0x48, count=2, device_id=meter_unit).registers, meter_order)",
+            "energy_import = f32(client.read_input_registers(0x48, count=2, device_id=meter_unit).registers, "
+            'tags["meter.energy_import"].order)')},
+        # 4: the gateway configured without its northbound: it acquires, nothing reaches the platform
+        "s4_no_northbound": {**sm, "answer3": sm["answer3"].replace("northbound:\n  broker: env\n  qos: 1\n", "")},
+        # 5: the T/H transmitter taken at its word
+        "s5_sensor_trusted": {**sm, "answer7": sm["answer7"].replace(
+            'th_status = "broken" if raw == 0x7FFF else "ok"', 'th_status = "ok"  # it answers, so it works')},
     }
 
 
@@ -226,6 +274,7 @@ def build() -> list[Path]:
     _derived()
     _derived_publish()
     _derived_gateway()
+    _derived_mock()
     out = []
     for assignment, samples in SAMPLES.items():
         release = json.loads((ROOT / "release" / assignment / f"{assignment}.ipynb").read_text("utf-8"))

@@ -186,3 +186,28 @@ def test_point_status_events_are_validated():
     assert tm.validate_event({**ev, "params": {"value": {"t": "bad"}, "time": 1}})
     with pytest.raises(ValueError, match="not a quality"):
         tm.point_status({"t": "fine"}, 1, 1)
+
+
+def test_run_returns_its_own_scans_even_when_the_history_is_full():
+    with daqlab.plant.run(stations=1, seed=0, frozen=True) as p:
+        with Gateway(config(p.endpoint(1)), history=5) as gw:
+            sizes = [len(gw.run(count=3)) for _ in range(3)]
+    assert sizes == [3, 3, 3] and len(gw.history) == 5
+
+
+def test_a_name_other_than_the_mqtt_user_is_refused_at_load(broker, accounts):
+    from daqlab.gateway import ConfigError
+
+    with pytest.raises(ConfigError, match="differs from the MQTT user 'g01'"):
+        config("tcp://127.0.0.1:5021", northbound=northbound(broker, accounts["g01"]), name="gw-station1")
+
+
+def test_a_full_uplink_queue_does_not_stop_the_scans(accounts):
+    from daqlab.northbound import Uplink
+
+    with daqlab.plant.run(stations=1, seed=0, frozen=True) as p:
+        a = accounts["g03"]
+        up = Uplink("127.0.0.1", 9, a.username, a.password, max_pending=2, connect_timeout=0.2)  # no broker there
+        with Gateway(config(p.endpoint(1), name="g03"), uplink=up) as gw:
+            gw.run(count=4)
+            assert gw.scans == 4 and up.dropped >= 1 and "not accepting more" in gw.uplink_error

@@ -241,3 +241,15 @@ def test_a_gateway_publishes_each_scan_while_it_polls(broker, accounts, recorder
     docs = [json.loads(r.payload) for r in got[-4:]]
     assert [d["params"]["plc_parts"]["value"] for d in docs] == list(df["plc.parts"])
     assert [d["params"]["plc_parts"]["time"] for d in docs] == [int(e * 1000) for e in df.attrs["epoch"]]
+
+
+def test_the_online_status_ack_is_not_kept_as_an_early_ack(broker, accounts):
+    # the retained online status is the uplink's own message: its PUBACK must not stay in the early-ack set, or once
+    # paho's message ids wrap (65535) a new post with the same id would count as acknowledged before the broker had it
+    with uplink(broker, accounts["t01"]) as up:
+        up.publish({"x": 1})
+        up.flush()
+        deadline = time.monotonic() + 5
+        while up._foreign and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not up._early and not up._foreign
