@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="require this X-DAQLab-Token on the control API (default $DAQLAB_CONTROL_TOKEN)")
     serve.add_argument("--owners", default=None, metavar="FILE",
                        help="station owners (JSON written by `daqlab hub serve`): a station accepts Modbus TCP "
-                            "only from its owner's OS account, the staff and root")
+                            "(and its --rfc2217 bus) only from its owner's OS account, the staff and root")
     serve.add_argument("--opcua-base-port", type=int, default=None, metavar="P",
                        help="also serve every station over OPC UA, station k on port P+k (0 = free ports; "
                             "default: no OPC UA). Security None: for 127.0.0.1 training only")
@@ -238,13 +238,13 @@ def _serve(args) -> int:
             owners = Owners.load(args.owners)
         except ValueError as exc:
             raise SystemExit(f"daqlab: {exc}") from None
-        # Owners are checked per TCP peer (the trainee's OS account); OPC UA, a serial device server and a
-        # real serial line carry no account, so any of them would let every trainee reach every station.
+        # Owners are checked per TCP peer (the trainee's OS account): Modbus TCP and the RS-485 device servers
+        # (RFC 2217 is TCP too). OPC UA and a real serial line are not guarded, so either would let every trainee
+        # reach every station.
         unguarded = [name for name, on in (("OPC UA (--opcua-base-port)", args.opcua_base_port is not None),
-                                           ("RS-485 device servers (--rfc2217)", bool(servers)),
                                            ("serial lines (--rtu)", bool(rtus))) if on]
         if unguarded:
-            raise SystemExit(f"daqlab: --owners guards Modbus TCP only: do not serve {', '.join(unguarded)} "
+            raise SystemExit(f"daqlab: --owners guards TCP peers only: do not serve {', '.join(unguarded)} "
                              "with it (run those on a separate plant for the bench)")
     plant = Plant(args.stations, seed=args.seed, host=args.host, base_port=args.base_port, speed=args.speed,
                   frozen=args.frozen, log_path=args.log, unknown_unit=args.unknown_unit, textbook=args.textbook,

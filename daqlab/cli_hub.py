@@ -44,6 +44,8 @@ def add_parsers(sub, fmt) -> None:
     s.add_argument("--hub-port", type=int, default=8081, help="the hub's internal API port (default 8081)")
     s.add_argument("--proxy-api-port", type=int, default=8001, help="the proxy's API port (default 8001)")
     s.add_argument("--base-port", type=int, default=5020, help="plant control API on BASE, station k on BASE+k")
+    s.add_argument("--rs485-base-port", type=int, default=7000, metavar="P",
+                   help="station k's RS-485 bus (RFC 2217, owner-gated) on P+k; 0 = no RS-485 buses")
     s.add_argument("--seed", type=int, default=0, help="plant seed (default 0)")
     s.add_argument("--no-plant", action="store_true", help="do not start the plant (it runs elsewhere)")
     s.add_argument("--mqtt-port", type=int, default=1883,
@@ -192,6 +194,7 @@ def _serve(args) -> int:
     settings = _settings(args, course_root=args.course and str(Path(args.course).resolve()), ip=args.ip,
                          port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
                          plant_base_port=args.base_port, plant_seed=args.seed, manage_plant=not args.no_plant,
+                         rs485=args.rs485_base_port > 0, rs485_base_port=args.rs485_base_port,
                          mqtt=True, mqtt_port=args.mqtt_port, manage_broker=not args.no_broker,
                          auth=args.auth, cull_timeout=args.cull_timeout, cull_every=args.cull_every, exam=args.exam,
                          exchange_service=args.exchange_service)
@@ -227,7 +230,8 @@ def _serve(args) -> int:
     print(f"  trainees    {n} from {settings.roster}")
     if settings.manage_plant:
         print(f"  plant       {plant_stations(accts)} station(s); control API 127.0.0.1:{settings.plant_base_port}, "
-              f"station k on {settings.plant_base_port}+k")
+              f"station k on {settings.plant_base_port}+k"
+              + (f", its RS-485 bus on {settings.rs485_base_port}+k" if settings.rs485 else ""))
     if settings.mqtt:
         print(f"  mqtt        {settings.mqtt_url} ({'hub service' if settings.manage_broker else 'runs elsewhere'}); "
               f"a device account per trainee, instructor = platform; record {settings.mqtt_dir / mqtt.RECORD}")

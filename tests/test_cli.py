@@ -97,14 +97,14 @@ def test_control_api_rejects_requests_without_the_token():
         assert env_ok.returncode == 0 and "station   1" in env_ok.stdout
 
 
-@pytest.mark.parametrize("extra", [["--opcua-base-port", "4840"], ["--rfc2217", "1:7001"], ["--rtu", "1:/dev/null"]])
+@pytest.mark.parametrize("extra", [["--opcua-base-port", "4840"], ["--rtu", "1:/dev/null"]])
 def test_owners_refuses_paths_it_cannot_guard(tmp_path, capsys, extra):
-    # --owners checks each Modbus TCP peer's OS account; OPC UA and serial paths carry none, so a plant serving
-    # them beside --owners would let any trainee reach any station. The CLI must refuse before serving anything.
+    # --owners checks each TCP peer's OS account (Modbus TCP, RFC 2217); OPC UA and a serial line carry none, so a
+    # plant serving them beside --owners would let any trainee reach any station. The CLI must refuse at once.
     owners = tmp_path / "owners.json"
     owners.write_text('{"stations": {"1": [1001]}, "everywhere": [0]}', encoding="utf-8")
     port = free_port_block(3)
     with pytest.raises(SystemExit) as exc:
         main(["plant", "serve", "--stations", "1", "--base-port", str(port), "--owners", str(owners), *extra])
     msg = str(exc.value.code)
-    assert "--owners guards Modbus TCP only" in msg and extra[0] in msg
+    assert "--owners guards TCP peers only" in msg and extra[0] in msg

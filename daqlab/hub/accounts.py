@@ -5,7 +5,8 @@ Contract:
 - One instructor account (``HubSettings.instructor``, an admin) and one trainee account per roster row;
   the hub user name IS the nbgrader student id (so ``CourseDirectory.student_id = $JUPYTERHUB_USER``).
 - A trainee's environment names their station as :mod:`daqlab.station` reads it: ``DAQLAB_ENDPOINT``
-  (``tcp://<plant_host>:<base+station>``), ``DAQLAB_STATION``, ``DAQLAB_SEED``; plus ``DAQLAB_ROLE``,
+  (``tcp://<plant_host>:<base+station>``), ``DAQLAB_STATION``, ``DAQLAB_SEED``, ``DAQLAB_RS485_URL`` (the
+  station's RS-485 bus, ``rfc2217://<plant_host>:<rs485_base+station>``, when the hub runs the plant); plus ``DAQLAB_ROLE``,
   ``DAQLAB_INSTRUCTOR`` (the results dashboard's test for the instructor), ``DAQLAB_COURSE_ROOT`` (for a
   trainee: their own published results folder, never the instructor's course) and ``JUPYTER_CONFIG_PATH``
   (the role's config folder: nbgrader identity and exchange, which extensions are on).
@@ -91,6 +92,8 @@ def user_environment(settings: HubSettings, account: Account, plant_token: str |
         env["DAQLAB_COURSE_ROOT"] = str(Path(settings.results) / account.name)
         env["DAQLAB_STATION"] = str(account.station)
         env["DAQLAB_ENDPOINT"] = f"tcp://{settings.plant_host}:{settings.plant_base_port + account.station}"
+        if settings.rs485 and settings.manage_plant:
+            env["DAQLAB_RS485_URL"] = f"rfc2217://{settings.plant_host}:{settings.rs485_base_port + account.station}"
     if settings.exchange_service:  # nbgrader's exchange is the hub service (daqlab.hub.exchange_client)
         env["DAQLAB_EXCHANGE_URL"] = settings.exchange_url
     if settings.mqtt:

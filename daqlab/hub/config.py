@@ -87,6 +87,9 @@ def services(settings: HubSettings, secrets: Secrets, accts: dict[str, Account],
                "--seed", str(settings.plant_seed), "--speed", f"{settings.plant_speed:g}"]
         if owners_file:
             cmd += ["--owners", owners_file]
+        if settings.rs485:  # every station's RS-485 bus (the mock final's part 1); gated by the owners like Modbus
+            for k in range(1, plant_stations(accts) + 1):
+                cmd += ["--rfc2217", f"{k}:{settings.rs485_base_port + k}"]
         out.append(Service("plant", cmd, environment={"PYTHONUNBUFFERED": "1",
                                                       "DAQLAB_CONTROL_TOKEN": secrets.plant_token}))
     if owners_file:  # per-user accounts: the instructor is not root, grading is (daqlab.hub.gradeservice)

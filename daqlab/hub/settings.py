@@ -60,6 +60,8 @@ class HubSettings:
     plant_seed: int = 0  #: plant seed (station variants)
     plant_speed: float = 1.0  #: plant seconds per wall second
     manage_plant: bool = True  #: run the plant as a hub-managed service (False: it runs elsewhere)
+    rs485: bool = True  #: with manage_plant: each station's RS-485 bus behind a serial device server, owner-gated
+    rs485_base_port: int = 7000  #: station k's RS-485 bus on RS485_BASE + k (RFC 2217; DAQLAB_RS485_URL)
     mqtt: bool = True  #: give every account a broker account (False: no DAQLAB_MQTT_* at all, no broker)
     mqtt_host: str = "127.0.0.1"  #: where kernels reach the MQTT broker (the broker service listens there)
     mqtt_port: int = 1883  #: the broker's port (taken by another program at hub start: a free one instead)

@@ -306,13 +306,16 @@ class Plant:
     def serve_rfc2217(self, station: int, port: int = 0, host: str = "127.0.0.1", **serial_kwargs) -> str:
         """Serve station ``station``'s RS-485 bus behind a serial device server (RFC 2217 on TCP ``host:port``,
         0 = a free port) that judges the client's serial settings (see daqlab.plant.serial_server); returns
-        its URL, e.g. ``rfc2217://127.0.0.1:7001`` (a pyserial / pymodbus serial port name)."""
+        its URL, e.g. ``rfc2217://127.0.0.1:7001`` (a pyserial / pymodbus serial port name). With ``owners`` only
+        the station's owner (and staff) may open it, as for Modbus TCP."""
         from daqlab.plant.serial_server import Rfc2217Server
 
         st = self.station(station)
 
+        gate = None if self.owners is None else (lambda uid: self.owners.allows(station, uid))
+
         def _open():
-            srv = Rfc2217Server(st, host, port, **serial_kwargs)
+            srv = Rfc2217Server(st, host, port, gate=gate, **serial_kwargs)
             srv.open(self._loop)
             self._rtu.append(srv)
             return srv.url

@@ -47,9 +47,10 @@ class _RecordedPort:
 class Rfc2217Server(RtuServer):
     """Serves ``station``'s RTU bus to one RFC 2217 client at a time on ``host:port`` (0: a free port)."""
 
-    def __init__(self, station, host: str = "127.0.0.1", port: int = 0, **serial_kwargs):
+    def __init__(self, station, host: str = "127.0.0.1", port: int = 0, gate=None, **serial_kwargs):
         super().__init__(station, f"rfc2217://{host}:{port}", **serial_kwargs)
         self.host, self.port = host, port
+        self.gate = gate  # None, or (uid of the client's socket) -> may it use this bus? (daqlab.plant.peers)
         self._listener: socket.socket | None = None
         self._conn: socket.socket | None = None
         self._manager: PortManager | None = None
@@ -87,6 +88,20 @@ class Rfc2217Server(RtuServer):
             conn, _ = self._listener.accept()
         except (BlockingIOError, InterruptedError):
             return
+        if self.gate is not None:  # the classroom hub: only the station's owner (and staff) may open its bus
+            import sys
+
+            from daqlab.plant.peers import peer_uid
+
+            try:
+                uid = peer_uid(conn.getsockname(), conn.getpeername())
+            except OSError:
+                uid = None
+            if not self.gate(uid):
+                print(f"DAQ Lab plant: refused a connection to {self.url} from uid {uid}: not this station's owner",
+                      file=sys.stderr, flush=True)
+                conn.close()
+                return
         if self._conn is not None:  # the port is in use: like a serial device server, refuse the second owner
             conn.close()
             return

@@ -37,7 +37,7 @@ def service_hub_settings(tmp_path: Path, assignments: list[str], trainees: str, 
     roster.write_text("student_id,name,station\n" + trainees, encoding="utf-8")
     ports = free_port_block(4)
     return HubSettings(course_root=str(course), roster=str(roster), state=str(tmp_path / "hub"), port=ports,
-                       hub_port=ports + 1, proxy_api_port=ports + 2, plant_base_port=free_port_block(3),
+                       hub_port=ports + 1, proxy_api_port=ports + 2, rs485_base_port=free_port_block(3), plant_base_port=free_port_block(3),
                        manage_plant=False, mqtt=False, cull_timeout=0, proxy_command=str(proxy),
                        exchange_service=True, **extra)
 

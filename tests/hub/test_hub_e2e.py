@@ -173,7 +173,7 @@ def test_hub_release_fetch_submit_grade_feedback_and_trainee_dashboard(tmp_path)
     ports = free_port_block(3)
     base = free_port_block(len(TRAINEES) + 2)
     settings = HubSettings(course_root=str(course), roster=str(roster), state=str(tmp_path / "hub"),
-                           port=ports, hub_port=ports + 1, proxy_api_port=ports + 2, plant_base_port=base,
+                           port=ports, hub_port=ports + 1, proxy_api_port=ports + 2, rs485_base_port=free_port_block(3), plant_base_port=base,
                            plant_seed=7, cull_timeout=600, cull_every=60, proxy_command=str(proxy),
                            mqtt_port=ports + 3)
     hub = Hub(settings, tmp_path / "hub.log")

@@ -59,7 +59,7 @@ def test_kill_9_of_the_hub_leaves_nothing_and_a_restart_finds_one_of_everything(
     roster.write_text("student_id,name,station\nalice,Alice,1\nbob,Bob,2\n", encoding="utf-8")
     ports, base = free_port_block(4), free_port_block(4)
     settings = HubSettings(course_root=str(course), roster=str(roster), state=str(tmp_path / "hub"), port=ports,
-                           hub_port=ports + 1, proxy_api_port=ports + 2, mqtt_port=ports + 3, plant_base_port=base,
+                           hub_port=ports + 1, proxy_api_port=ports + 2, mqtt_port=ports + 3, rs485_base_port=free_port_block(3), plant_base_port=base,
                            cull_timeout=600, cull_every=60, proxy_command=str(proxy))
     hub = Hub(settings, tmp_path / "hub.log")
     try:

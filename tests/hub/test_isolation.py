@@ -37,6 +37,14 @@ P, T = "practical-1-identify", "theory-practice-modbus"
 GRADER = "grader-daqlab"
 
 
+def serial_settings(settings, k: int) -> list:
+    """Station k's RS-485 settings (as its datasheet prints them): baud rate, parity, stop bits."""
+    from daqlab.plant import Plant
+
+    v = Plant(k, seed=settings.plant_seed, control=False).station(k).variant
+    return [v.baudrate, v.parity, v.stopbits]
+
+
 def need_root():
     if os.geteuid() != 0:
         msg = "per-user OS accounts need the hub to run as root"
@@ -110,6 +118,15 @@ ATTACKS = textwrap.dedent("""
         return bool(rr is not None and not rr.isError())
     print("own station answers:", read(S["own_port"]))
     print("bob station answers:", read(S["bob_port"]))
+    # RS-485: the station's bus behind its serial device server is gated like its Modbus port
+    from daqlab.acquisition.linescan import find_settings
+    def bus(url, st):
+        try:
+            return bool(find_settings(url, unit=1, baudrates=[st[0]], parities=[st[1]], stopbits=[st[2]], timeout=1))
+        except Exception:  # the device server closed the connection
+            return False
+    print("own bus answers:", bus(os.environ["DAQLAB_RS485_URL"], S["own_serial"]))
+    print("bob bus answers:", bus(S["bob_bus"], S["bob_serial"]))
     # forge a submission in bob's name straight into the exchange (nbgrader's own name format)
     forged = os.path.join(S["inbound"], f"bob+{{S['assignment']}}+2026-01-01 00:00:00.000000 UTC+forged")
     os.makedirs(forged)
@@ -136,7 +153,7 @@ def test_a_trainee_cannot_reach_another_trainee_the_course_or_the_secrets(tmp_pa
     roster.write_text("student_id,name,station\nalice,Alice,1\nbob,Bob,2\n", encoding="utf-8")
     ports, base = free_port_block(4), free_port_block(4)
     settings = HubSettings(course_root=str(course), roster=str(roster), state=str(tmp_path / "hub"), port=ports,
-                           hub_port=ports + 1, proxy_api_port=ports + 2, mqtt_port=ports + 3, plant_base_port=base,
+                           hub_port=ports + 1, proxy_api_port=ports + 2, mqtt_port=ports + 3, rs485_base_port=free_port_block(3), plant_base_port=base,
                            cull_timeout=600, cull_every=60, proxy_command=str(proxy), exam=True)
     hub = Hub(settings, tmp_path / "hub.log")
     try:
@@ -159,7 +176,9 @@ def test_a_trainee_cannot_reach_another_trainee_the_course_or_the_secrets(tmp_pa
             "bob_home": str(settings.home("bob")), "inbound": str(Path(settings.exchange) / "daqlab" / "inbound"),
             "course": str(course), "state": settings.state, "mqtt": str(settings.mqtt_dir),
             "bob_results": str(Path(settings.results) / "bob"), "secrets": secrets,
-            "own_port": base + 1, "bob_port": base + 2, "assignment": P})
+            "own_port": base + 1, "bob_port": base + 2, "assignment": P,
+            "bob_bus": f"rfc2217://127.0.0.1:{settings.rs485_base_port + 2}",
+            "own_serial": serial_settings(settings, 1), "bob_serial": serial_settings(settings, 2)})
         out = hub.run_code("alice", ATTACKS.format(settings=probe_settings))
         lines = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
         assert lines["whoami"] == "dq-alice True", out
@@ -167,6 +186,7 @@ def test_a_trainee_cannot_reach_another_trainee_the_course_or_the_secrets(tmp_pa
         assert opened == [], f"attacks that worked: {opened}\n{out}"
         assert lines["foreign environ readable"] == "0" and lines["secrets on command lines"] == "0", out
         assert lines["own station answers"] == "True" and lines["bob station answers"] == "False", out
+        assert lines["own bus answers"] == "True" and lines["bob bus answers"] == "False", out
 
         # the trainee's token cannot act for the instructor, nor open bob's server
         with pytest.raises(HubError, match="403|404"):

@@ -149,3 +149,31 @@ def test_wiring_through_the_fault_api_and_status(bus):
     assert plant.status()["stations"][0]["wiring"] == "ok" and ask(url) is not None
     with pytest.raises(ValueError):
         plant.set_fault(1, "bus", "offline")
+
+
+
+def test_the_bus_asks_its_gate_with_the_clients_os_account_and_refuses_when_told():
+    # the classroom hub gates each station's RS-485 device server like its Modbus port (daqlab.plant.peers): the
+    # gate gets the uid owning the client's socket (looked up in /proc/net/tcp) and a refused client is cut off
+    import os
+
+    from daqlab.plant.serial_server import Rfc2217Server
+
+    seen = []
+    with daqlab.plant.run(stations=2, seed=0) as plant:
+        def open_gated(k, allow):
+            def _open():
+                srv = Rfc2217Server(plant.station(k), "127.0.0.1", 0,
+                                    gate=lambda uid: seen.append(uid) or allow)
+                srv.open(plant._loop)
+                plant._rtu.append(srv)
+                return srv.url
+            return plant.call(_open)
+
+        v = plant.station(1).variant
+        kw = dict(baudrates=[v.baudrate], parities=[v.parity], stopbits=[v.stopbits], timeout=0.5)
+        assert find_settings(open_gated(1, True), unit=1, **kw)      # allowed: the bus answers
+        refused = open_gated(2, False)
+        with pytest.raises(Exception):  # noqa: B017 (pyserial: the port closed during the RFC 2217 negotiation)
+            find_settings(refused, unit=1, **kw)
+    assert seen and all(uid == os.geteuid() for uid in seen)
