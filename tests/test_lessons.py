@@ -34,8 +34,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 CELL_TIMEOUT = 100  # generous: a busy machine; a cell that gets no reply in 100 s is a hang
 
 
-def test_there_are_twelve_lessons_and_the_student_edition_is_up_to_date():
-    assert len(SOURCES) >= 12
+def test_there_are_fourteen_lessons_and_the_student_edition_is_up_to_date():
+    assert len(SOURCES) >= 14
     assert build(TEACHER_DIR, ROOT / "notebooks", check_only=True) == [], "run `daqlab lessons build`"
 
 

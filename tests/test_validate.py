@@ -62,6 +62,8 @@ def test_practical_source_passes_and_release_fails(name, instructor_env, tmp_pat
     platform = _start_platform(tmp_path, name, ["instructor"]) if meta.get("mqtt") else None
     try:
         with Plant(3, seed=0, control=True, control_token="t") as plant:
+            if meta.get("rs485"):  # as the grading pipeline does: the station's bus behind a serial device server
+                plant.serve_rfc2217(3)
             for k, v in {**plant.environment(3), "DAQLAB_CONTROL_URL": f"http://127.0.0.1:{plant.control_port}",
                          "DAQLAB_CONTROL_TOKEN": "t", "DAQLAB_ASSIGNMENT": name}.items():
                 instructor_env.setenv(k, v)

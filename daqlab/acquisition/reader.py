@@ -397,6 +397,8 @@ def _scan_count(period: float, duration, count) -> int:
         raise ValueError("period must be positive (seconds)")
     if (duration is None) == (count is None):
         raise ValueError("give either duration (seconds) or count (scans)")
+    if (count is not None and count < 0) or (duration is not None and duration < 0):
+        raise ValueError("count and duration cannot be negative")
     return int(count) if count is not None else max(1, int(round(duration / period)))
 
 

@@ -213,12 +213,14 @@ def _southbound(doc, at, expand, problems) -> list[Southbound]:
             problems.append((at(item, "url"), f"url {url!r}: use tcp://host:port, rtu:///dev/ttyUSB0?baudrate=... "
                                               "or rfc2217://host:port?baudrate=..."))
         try:
-            timeout, gap, pause = float(item.get("timeout_s", 1.0)), int(item.get("max_gap", 0)), \
-                float(item.get("pause_s", 0.0))
+            timeout, gap, pause = _number(item.get("timeout_s", 1.0)), item.get("max_gap", 0), \
+                _number(item.get("pause_s", 0.0))
+            if not (isinstance(gap, int) and not isinstance(gap, bool)):
+                raise ValueError("max_gap")
             if not (0 < timeout <= 60 and 0 <= gap <= 124 and 0 <= pause <= 10):
                 raise ValueError
         except (TypeError, ValueError):
-            problems.append((where, "timeout_s 0-60 s, max_gap 0-124 registers, pause_s 0-10 s"))
+            problems.append((where, "timeout_s 0-60 s, max_gap a whole number 0-124 (registers), pause_s 0-10 s"))
             timeout, gap, pause = 1.0, 0, 0.0
         out.append(Southbound(name, url if isinstance(url, str) else "", timeout, gap, pause))
     return out
@@ -256,6 +258,10 @@ def build_points(rows, devices, problems) -> tuple[list[Tag], dict]:
     """Tags from (where, row) pairs; each problem is appended to ``problems`` as (where, why)."""
     points, where_of, idents = [], {}, {}
     for where, row in rows:
+        if row.get(None):
+            problems.append((where, f"{len(row[None])} more field(s) than the header has columns "
+                                    f"({', '.join(map(repr, row[None][:3]))}): a comma too many?"))
+            continue
         row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
         device = str(row.pop("device", "") or "").strip()
         if not device and len(devices) == 1:
@@ -289,8 +295,10 @@ def table_rows(text: str, name: str) -> list[tuple[str, dict]]:
     suffix = Path(name).suffix.lower()
     if suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        # a row with more fields than the header keeps them under None: say so instead of dropping them
+        # (build_points reports it with the row's number)
         return [(f"{name} row {i + 2}", row) for i, row in enumerate(reader)
-                if any((v or "").strip() for v in row.values() if isinstance(v, str))]
+                if any((v or "").strip() for v in row.values() if isinstance(v, str)) or row.get(None)]
     if suffix in (".yaml", ".yml"):
         try:
             data = yaml.load(text, Loader=_LineLoader)  # noqa: S506
@@ -336,17 +344,35 @@ def _northbound(doc, at, expand, env, problems, point_names) -> Northbound | Non
         problems.append((at(raw, "broker"), f"broker {url!r}: use mqtt://host:port or env"))
         return None
     qos = raw.get("qos", 1)
-    if qos not in (0, 1, 2):
+    if isinstance(qos, bool) or qos not in (0, 1, 2):
         problems.append((at(raw, "qos"), f"qos {qos!r}: 0, 1 or 2"))
+        qos = 1
     deadband = raw.get("deadband")
     if isinstance(deadband, dict):
         deadband = _strip(deadband)
         unknown = sorted(set(deadband) - point_names)
         if unknown:
             problems.append((at(raw, "deadband"), f"deadband for unknown point(s) {unknown}"))
-        deadband = {identifier(k): float(v) for k, v in deadband.items() if k in point_names}
-    elif deadband is not None and not isinstance(deadband, int | float):
-        problems.append((at(raw, "deadband"), "deadband: a number, or a mapping point -> number"))
+        bad = sorted(k for k, v in deadband.items() if not _is_number(v) or v < 0)
+        if bad:
+            problems.append((at(raw, "deadband"), f"deadband of {bad}: a number >= 0"))
+        deadband = {identifier(k): float(v) for k, v in deadband.items() if k in point_names and k not in bad}
+    elif deadband is not None and not (_is_number(deadband) and deadband >= 0):
+        problems.append((at(raw, "deadband"), "deadband: a number >= 0, or a mapping point -> number"))
+        deadband = None
     heartbeat = raw.get("heartbeat_s")
-    return Northbound(m.group(1), int(m.group(2)), user, password, pk, qos if qos in (0, 1, 2) else 1, deadband,
+    if heartbeat is not None and not (_is_number(heartbeat) and heartbeat > 0):
+        problems.append((at(raw, "heartbeat_s"), f"heartbeat_s {heartbeat!r}: a number of seconds > 0"))
+        heartbeat = None
+    return Northbound(m.group(1), int(m.group(2)), user, password, pk, qos, deadband,
                       float(heartbeat) if heartbeat else None, raw.get("spool"))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and v == v
+
+
+def _number(v) -> float:
+    if not _is_number(v):
+        raise ValueError(f"{v!r} is not a number")
+    return float(v)

@@ -151,7 +151,7 @@ class Gateway:
         """Scan every ``scan_period_s`` for ``count`` scans or ``duration`` seconds (or until :meth:`stop`),
         on a fixed schedule (a late scan is skipped, not squeezed in). Returns the values of these scans."""
         period = self.config.scan_period_s
-        n = _scan_count(period, duration, count) if (count or duration) else None
+        n = _scan_count(period, duration, count) if (count is not None or duration is not None) else None
         bar = _progress(n or 0, progress and n is not None)
         rows = []  # this run's scans (the history deque may drop its oldest)
         start, i = time.monotonic(), 0

@@ -128,9 +128,16 @@ class GatewayPanel(w.VBox):
         rows = "".join(
             f"<tr><td>{html.escape(n)}</td><td>{html.escape(r['device'])}</td>"
             f"<td style='color:{_QUALITY_COLOUR.get(r['quality'], '#b00020')}'>{html.escape(r['quality'])}</td>"
-            f"<td>{'' if r['value'] is None else html.escape(str(r['value']))}</td>"
-            f"<td>{'' if r['since'] is None else r['since'].strftime('%H:%M:%S')}</td></tr>"
+            f"<td>{'' if _missing(r['value']) else html.escape(str(r['value']))}</td>"
+            f"<td>{'' if _missing(r['since']) else r['since'].strftime('%H:%M:%S')}</td></tr>"
             for n, r in pts.iterrows())
         self.status.value = (head + dev.to_html(border=0) +
                              "<table><tr><th>点位（point）</th><th>设备</th><th>质量码（quality）</th><th>值</th>"
                              f"<th>自（since）</th></tr>{rows}</table>")
+
+
+def _missing(v) -> bool:
+    """None, NaN or NaT (a point not read yet: pandas fills its cells with NaN/NaT)."""
+    import pandas as pd
+
+    return v is None or (not isinstance(v, str | bool) and bool(pd.isna(v)))

@@ -114,3 +114,32 @@ def test_northbound_from_the_environment_and_spool_beside_the_file(tmp_path):
     nb = cfg.northbound
     assert (nb.host, nb.port, nb.username, nb.password, nb.qos) == ("127.0.0.1", 1883, "s001", "pw", 0)
     assert cfg.name == "s001" and nb.deadband == {"temperature": 0.2} and nb.spool == str(tmp_path / "spool.jsonl")
+
+
+def test_loose_values_are_problems_not_tracebacks(tmp_path):
+    text = textwrap.dedent("""\
+        southbound:
+          - {name: s, url: "tcp://127.0.0.1:5021", max_gap: 8.9}
+          - {name: t, url: "tcp://127.0.0.1:5022", max_gap: true}
+        points:
+          - {name: a, device: s, address: "2!300002"}
+        northbound:
+          broker: mqtt://127.0.0.1:1883
+          qos: true
+          heartbeat_s: soon
+          deadband: {a: abc}
+        """)
+    with pytest.raises(ConfigError) as exc:
+        loads(text, environ={})
+    where = dict(exc.value.problems)
+    assert "max_gap a whole number" in where["gateway.yaml line 2"] and "max_gap" in where["gateway.yaml line 3"]
+    assert "qos True" in where["gateway.yaml line 8"] and "heartbeat_s 'soon'" in where["gateway.yaml line 9"]
+    assert "deadband of ['a']" in where["gateway.yaml line 10"]
+
+
+def test_a_row_with_more_fields_than_the_header_is_reported(tmp_path):
+    with pytest.raises(ConfigError) as exc:
+        load(write(tmp_path, GOOD_CSV + "level,station,5!300002,INT16,,0.1,m,oops\n"),
+             environ={"DAQLAB_ENDPOINT": "tcp://127.0.0.1:5021"})
+    assert exc.value.problems == [("points.csv row 6", "1 more field(s) than the header has columns ('oops'): "
+                                                       "a comma too many?")]

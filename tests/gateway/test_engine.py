@@ -211,3 +211,25 @@ def test_a_full_uplink_queue_does_not_stop_the_scans(accounts):
         with Gateway(config(p.endpoint(1), name="g03"), uplink=up) as gw:
             gw.run(count=4)
             assert gw.scans == 4 and up.dropped >= 1 and "not accepting more" in gw.uplink_error
+
+
+def test_run_count_zero_scans_nothing():
+    with daqlab.plant.run(stations=1, seed=0, frozen=True) as p:
+        with Gateway(config(p.endpoint(1))) as gw:
+            assert len(gw.run(count=0)) == 0 and gw.scans == 0
+
+
+def test_the_panel_shows_points_not_read_yet_and_keeps_refreshing(tmp_path):
+    from daqlab.gateway.ui import GatewayPanel
+
+    cfg = tmp_path / "gateway.yaml"
+    cfg.write_text("scan_period_s: 0.5\nsouthbound: [{name: s, url: 'tcp://127.0.0.1:9', timeout_s: 0.2}]\n"
+                   "points: [{name: a, address: '1!400001'}]\n", encoding="utf-8")
+    panel = GatewayPanel(cfg, environ={})
+    panel.gateway = Gateway(loads(cfg.read_text(), environ={}))  # never scanned: value None, since NaT
+    panel.refresh()
+    assert ">not read<" in panel.status.value and "nan" not in panel.status.value.lower()
+    panel.gateway.scan()  # a timeout: value still empty
+    panel.refresh()
+    assert ">timeout<" in panel.status.value and "nan" not in panel.status.value.lower()
+    panel.gateway.close()
