@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--station", default="all", help="station number or 'all' (default all)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")
-    from daqlab import cli_broker, cli_dashboard, cli_exam, cli_gateway, cli_hub, cli_lessons
+    from daqlab import cli_bench, cli_broker, cli_dashboard, cli_exam, cli_gateway, cli_hub, cli_lessons
 
     cli_exam.add_parsers(sub, fmt)
     cli_dashboard.add_parsers(sub, fmt)
@@ -130,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_broker.add_parsers(sub, fmt)
     cli_lessons.add_parsers(sub, fmt)
     cli_gateway.add_parsers(sub, fmt)
+    cli_bench.add_parsers(sub, fmt)
     return p
 
 
@@ -202,6 +203,10 @@ def _dispatch(args) -> int:
         from daqlab import cli_gateway
 
         return cli_gateway.run(args)
+    if args.command == "bench":
+        from daqlab import cli_bench
+
+        return cli_bench.run(args)
     return PLANT_ACTIONS[args.plant_command](args)
 
 

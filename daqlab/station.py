@@ -7,6 +7,8 @@ code asks :func:`my_station` and never hard-codes an address.
 - ``DAQLAB_STATION``: station number (1-based)
 - ``DAQLAB_SEED``: plant seed, so datasheets can be rebuilt locally
 - ``DAQLAB_OPCUA_ENDPOINT``: ``opc.tcp://host:port/daqlab/station<k>`` when the station also serves OPC UA
+- ``DAQLAB_BENCH``: a real bench's description (YAML, :mod:`daqlab.benches`) when the station is a real bench;
+  the datasheet and the tag table then come from it
 - ``DAQLAB_RS485_URL``: ``rfc2217://host:port`` of the station's RS-485 bus behind a serial device server
   (串口服务器) when there is one; its serial settings are the trainee's to find
 """
@@ -47,14 +49,40 @@ def my_station(environ: dict | None = None) -> StationInfo:
     return StationInfo(endpoint=endpoint, station=int(env.get("DAQLAB_STATION", "1")), seed=int(env.get("DAQLAB_SEED", "0")))
 
 
+def my_bench(environ: dict | None = None):
+    """The real bench this kernel's station is (a :class:`daqlab.benches.Bench`), or None for a simulated one."""
+    env = os.environ if environ is None else environ
+    if not env.get("DAQLAB_BENCH"):
+        return None
+    from daqlab.benches import load_bench
+
+    return load_bench(env["DAQLAB_BENCH"])
+
+
 def my_datasheet(environ: dict | None = None) -> str:
-    """The datasheet (Markdown) of this kernel's station, as documented for the bench."""
+    """The datasheet (Markdown) of this kernel's station, as documented for the bench (a real bench's from its
+    description)."""
     from daqlab.plant.datasheet import datasheet
     from daqlab.plant.runner import Plant
 
     info = my_station(environ)
+    bench = my_bench(environ)
+    if bench is not None:
+        return bench.datasheet()
     plant = Plant(info.station, seed=info.seed, control=False)
     return datasheet(plant.station(info.station), endpoint=info.endpoint)
+
+
+def my_tags(environ: dict | None = None) -> list:
+    """The tag table of this kernel's station (``device.point`` names): a real bench's from its description,
+    a simulated station's from the plant seed."""
+    bench = my_bench(environ)
+    if bench is not None:
+        return bench.tags()
+    from daqlab.plant.tags import tag_table
+
+    info = my_station(environ)
+    return tag_table(info.station, seed=info.seed)
 
 
 def my_rs485(environ: dict | None = None) -> str:

@@ -1,4 +1,8 @@
-"""The roster: trainees and their stations (grader/roster.csv: ``student_id,name,station``).
+"""The roster: trainees and their stations (grader/roster.csv: ``student_id,name,station[,bench]``).
+
+An optional ``bench`` column names a real bench's description (YAML, :mod:`daqlab.benches`, relative to the
+roster) for a trainee who works at a real bench instead of the simulated station: it must load and describe
+that trainee's station number.
 
 One loader and one set of rules for every command (course roster/grade/export, hub, broker, dashboards):
 
@@ -36,6 +40,7 @@ class Trainee:
     student_id: str  #: nbgrader student id (= JupyterHub user name)
     name: str  #: display name
     station: int  #: station number on the plant (1-based)
+    bench: str = ""  #: a real bench's description (YAML, daqlab.benches), absolute path; empty: the simulated station
 
 
 def decode(raw: bytes, path) -> str:
@@ -105,8 +110,23 @@ def load_roster(path) -> dict[str, Trainee]:
         if station in stations:
             problems.append(f"row {n}: station {station} of {sid!r} is already given to {stations[station]!r}")
             continue
+        bench = (row.get("bench") or "").strip()
+        if bench:  # a real bench instead of the simulated station: its description must load and be this station
+            from daqlab.benches import BenchError, load_bench
+
+            bench = str((Path(path).parent / bench).resolve())
+            try:
+                b = load_bench(bench)
+            except BenchError as exc:
+                problems.append(f"row {n}: bench {row['bench'].strip()!r} of {sid!r}: {exc.problems[0][0]}: "
+                                f"{exc.problems[0][1]}")
+                continue
+            if b.station != station:
+                problems.append(f"row {n}: bench {row['bench'].strip()!r} describes station {b.station}, "
+                                f"not {sid!r}'s station {station}")
+                continue
         stations[station] = sid
-        out[sid] = Trainee(sid, (row.get("name") or "").strip(), station)
+        out[sid] = Trainee(sid, (row.get("name") or "").strip(), station, bench)
     if problems:
         raise RosterError(f"{path}: {len(problems)} bad row(s) (fix them and run again):\n  " + "\n  ".join(problems))
     if not out:

@@ -40,18 +40,17 @@ import yaml
 
 from daqlab.acquisition.tags import Tag, TagError, tag_from_row
 from daqlab.northbound.thingmodel import identifier
+from daqlab.yamllines import LINE, ProblemsError, load_lines, plain, yaml_error
+from daqlab.yamllines import where as where_in
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SCHEMES = ("tcp://", "rtu://", "rfc2217://")
 
 
-class ConfigError(ValueError):
+class ConfigError(ProblemsError):
     """The configuration cannot be used; ``problems`` lists (where, why), where = "file line N" / "file row N"."""
 
-    def __init__(self, problems: list[tuple[str, str]]):
-        self.problems = problems
-        super().__init__(f"{len(problems)} problem(s) in the gateway configuration:\n" +
-                         "\n".join(f"  {where}: {why}" for where, why in problems))
+    what = "the gateway configuration"
 
 
 @dataclass(frozen=True)
@@ -94,30 +93,6 @@ class GatewayConfig:
         return [t for t in self.points if t.meta["device"] == device]
 
 
-# ------------------------------------------------------------------------------- YAML with lines
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records the line of every mapping (``__line__``, 1-based)."""
-
-
-def _mapping(loader, node):
-    loader.flatten_mapping(node)
-    out = {loader.construct_object(k, deep=True): loader.construct_object(v, deep=True) for k, v in node.value}
-    out["__line__"] = node.start_mark.line + 1
-    out["__lines__"] = {loader.construct_object(k, deep=True): k.start_mark.line + 1 for k, _v in node.value}
-    return out
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
-def _strip(d):
-    if isinstance(d, dict):
-        return {k: _strip(v) for k, v in d.items() if k not in ("__line__", "__lines__")}
-    if isinstance(d, list):
-        return [_strip(v) for v in d]
-    return d
-
-
 # ------------------------------------------------------------------------------------- loading
 def load(path, environ=None) -> GatewayConfig:
     """Read and check a gateway YAML file (see the module docstring). Raises ConfigError."""
@@ -137,15 +112,12 @@ def loads(text: str, *, source: str = "gateway.yaml", base=".", environ=None, re
     problems: list[tuple[str, str]] = []
 
     def at(node, key=None) -> str:
-        line = (node.get("__lines__", {}).get(key) if key is not None else None) or node.get("__line__")
-        return f"{source} line {line}" if line else source
+        return where_in(node, key, source)
 
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+        doc = load_lines(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source} line {mark.line + 1}" if mark else source
-        raise ConfigError([(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raise ConfigError([yaml_error(exc, source)]) from None
     if not isinstance(doc, dict):
         raise ConfigError([(source, "expected a mapping with southbound, points and (optionally) northbound")])
 
@@ -200,7 +172,7 @@ def _southbound(doc, at, expand, problems) -> list[Southbound]:
             problems.append((at(doc, "southbound"), "each southbound device is a mapping (name, url, ...)"))
             continue
         where = at(item)
-        extra = set(_strip(item)) - {"name", "url", "timeout_s", "max_gap", "pause_s"}
+        extra = set(plain(item)) - {"name", "url", "timeout_s", "max_gap", "pause_s"}
         if extra:
             problems.append((where, f"unknown key(s) {sorted(extra)}; use name, url, timeout_s, max_gap, pause_s"))
         name, url = str(item.get("name", "")).strip(), expand(item.get("url", ""), at(item, "url"))
@@ -242,7 +214,7 @@ def _points(doc, at, expand, base, read, devices, problems):
     elif isinstance(raw, list):
         for item in raw:
             if isinstance(item, dict):
-                rows.append((at(item), {k: v for k, v in _strip(item).items()}))
+                rows.append((at(item), {k: v for k, v in plain(item).items()}))
             else:
                 problems.append((at(doc, "points"), "each point is a mapping of columns"))
     else:
@@ -301,14 +273,14 @@ def table_rows(text: str, name: str) -> list[tuple[str, dict]]:
                 if any((v or "").strip() for v in row.values() if isinstance(v, str)) or row.get(None)]
     if suffix in (".yaml", ".yml"):
         try:
-            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506
+            data = load_lines(text)
         except yaml.YAMLError as exc:
             raise ValueError(f"{name}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
         if isinstance(data, dict):
             data = data.get("points", data.get("tags"))
         if not isinstance(data, list):
             raise ValueError(f"{name}: expected a list of points")
-        return [(f"{name} line {r.get('__line__')}", _strip(r)) if isinstance(r, dict) else
+        return [(f"{name} line {r.get(LINE)}", plain(r)) if isinstance(r, dict) else
                 (f"{name}", {"name": ""}) for r in data]
     raise ValueError(f"point table {name}: use a .csv or .yaml file")
 
@@ -323,7 +295,7 @@ def _northbound(doc, at, expand, env, problems, point_names) -> Northbound | Non
         problems.append((at(doc, "northbound"), "northbound: a mapping (broker, qos, ...) or 'env'"))
         return None
     where = at(raw)
-    extra = set(_strip(raw)) - {"broker", "username", "password", "product_key", "qos", "deadband", "heartbeat_s",
+    extra = set(plain(raw)) - {"broker", "username", "password", "product_key", "qos", "deadband", "heartbeat_s",
                                 "spool"}
     if extra:
         problems.append((where, f"unknown key(s) {sorted(extra)}"))
@@ -349,7 +321,7 @@ def _northbound(doc, at, expand, env, problems, point_names) -> Northbound | Non
         qos = 1
     deadband = raw.get("deadband")
     if isinstance(deadband, dict):
-        deadband = _strip(deadband)
+        deadband = plain(deadband)
         unknown = sorted(set(deadband) - point_names)
         if unknown:
             problems.append((at(raw, "deadband"), f"deadband for unknown point(s) {unknown}"))

@@ -6,7 +6,8 @@ Contract:
   the hub user name IS the nbgrader student id (so ``CourseDirectory.student_id = $JUPYTERHUB_USER``).
 - A trainee's environment names their station as :mod:`daqlab.station` reads it: ``DAQLAB_ENDPOINT``
   (``tcp://<plant_host>:<base+station>``), ``DAQLAB_STATION``, ``DAQLAB_SEED``, ``DAQLAB_RS485_URL`` (the
-  station's RS-485 bus, ``rfc2217://<plant_host>:<rs485_base+station>``, when the hub runs the plant); plus ``DAQLAB_ROLE``,
+  station's RS-485 bus, ``rfc2217://<plant_host>:<rs485_base+station>``, when the hub runs the plant); a trainee
+  at a real bench (the roster's ``bench`` column) gets the bench's connection and ``DAQLAB_BENCH``; plus ``DAQLAB_ROLE``,
   ``DAQLAB_INSTRUCTOR`` (the results dashboard's test for the instructor), ``DAQLAB_COURSE_ROOT`` (for a
   trainee: their own published results folder, never the instructor's course) and ``JUPYTER_CONFIG_PATH``
   (the role's config folder: nbgrader identity and exchange, which extensions are on).
@@ -44,6 +45,7 @@ class Account:
     role: str  #: "instructor" | "trainee"
     display: str = ""  #: display name from the roster
     station: int | None = None  #: plant station (trainees)
+    bench: str = ""  #: a real bench's description (trainees at a real bench; daqlab.benches)
 
 
 def accounts(settings: HubSettings, roster: dict | None = None) -> dict[str, Account]:
@@ -60,7 +62,7 @@ def accounts(settings: HubSettings, roster: dict | None = None) -> dict[str, Acc
         raise RosterError(f"{settings.roster}: {PLATFORM_USER!r} is the MQTT platform's account, not a trainee")
     out = {settings.instructor: Account(settings.instructor, INSTRUCTOR, "Instructor 教师")}
     for t in roster.values():
-        out[t.student_id] = Account(t.student_id, TRAINEE, t.name, t.station)
+        out[t.student_id] = Account(t.student_id, TRAINEE, t.name, t.station, getattr(t, "bench", ""))
     return out
 
 
@@ -92,7 +94,12 @@ def user_environment(settings: HubSettings, account: Account, plant_token: str |
         env["DAQLAB_COURSE_ROOT"] = str(Path(settings.results) / account.name)
         env["DAQLAB_STATION"] = str(account.station)
         env["DAQLAB_ENDPOINT"] = f"tcp://{settings.plant_host}:{settings.plant_base_port + account.station}"
-        if settings.rs485 and settings.manage_plant:
+        if account.bench:  # a real bench: its own connection, datasheet and tag table (daqlab.benches)
+            from daqlab.benches import load_bench
+
+            env["DAQLAB_BENCH"] = account.bench
+            env["DAQLAB_ENDPOINT"] = load_bench(account.bench).connection
+        elif settings.rs485 and settings.manage_plant:
             env["DAQLAB_RS485_URL"] = f"rfc2217://{settings.plant_host}:{settings.rs485_base_port + account.station}"
     if settings.exchange_service:  # nbgrader's exchange is the hub service (daqlab.hub.exchange_client)
         env["DAQLAB_EXCHANGE_URL"] = settings.exchange_url

@@ -38,7 +38,7 @@ MAX_OS_NAME = 32  #: useradd's limit
 #: course-root entries a trainee's server needs (code, the venv, lessons, docs): stay as they are. Not .git: its
 #: objects hold every committed file (the bank's keys, the teacher edition of the lessons)
 PUBLIC_ENTRIES = {".venv", "daqlab", "daqlab.egg-info", "notebooks", "README.md", "pyproject.toml", "Makefile",
-                  "environment.yml", ".gitignore", ".ci", "tests", "bench", "node_modules"}
+                  "environment.yml", ".gitignore", ".ci", "tests", "bench", "benches", "node_modules"}
 #: course-root entries that are the staff's only (everything not in PUBLIC_ENTRIES is treated the same)
 PRIVATE_ENTRIES = ("source", "release", "submitted", "autograded", "feedback", "gradebook.db", "grader",
                    "nbgrader_config.py", "exports", "teacher", ".git")
