@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="wire station ST's RS-485 bus: ok, ab_swapped or no_termination (repeatable)")
     serve.add_argument("--token", default=os.environ.get("DAQLAB_CONTROL_TOKEN"),
                        help="require this X-DAQLab-Token on the control API (default $DAQLAB_CONTROL_TOKEN)")
+    serve.add_argument("--black-box", action="store_true",
+                       help="serve Modbus only, as a real device: no control API (no truth, no request log, no "
+                            "faults from outside) — to rehearse grading against a real bench")
     serve.add_argument("--owners", default=None, metavar="FILE",
                        help="station owners (JSON written by `daqlab hub serve`): a station accepts Modbus TCP "
                             "(and its --rfc2217 bus) only from its owner's OS account, the staff and root")
@@ -253,7 +256,8 @@ def _serve(args) -> int:
                              "with it (run those on a separate plant for the bench)")
     plant = Plant(args.stations, seed=args.seed, host=args.host, base_port=args.base_port, speed=args.speed,
                   frozen=args.frozen, log_path=args.log, unknown_unit=args.unknown_unit, textbook=args.textbook,
-                  control=True, control_token=args.token, opcua_base_port=args.opcua_base_port, owners=owners)
+                  control=not args.black_box, control_token=args.token, opcua_base_port=args.opcua_base_port,
+                  owners=owners)
 
     async def run():
         await plant.astart()
@@ -266,7 +270,8 @@ def _serve(args) -> int:
             plant.set_wiring(st, state)
         print(f"DAQ Lab plant: {args.stations} station(s), seed {args.seed}, speed {args.speed:g}"
               f"{' (frozen)' if args.frozen else ''}")
-        print(f"  control API  http://{args.host}:{plant.control_port}/status")
+        print(f"  control API  http://{args.host}:{plant.control_port}/status" if plant.control_port else
+              "  black box: Modbus only (no control API)")
         for k in list(plant.stations)[:10]:
             units = ", ".join(f"{d.kind}={d.unit}" for d in plant.stations[k].devices.values())
             print(f"  station {k:>3}  {plant.endpoint(k)}   units: {units}")

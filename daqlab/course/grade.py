@@ -241,6 +241,7 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
     flags: dict[str, list[str]] = {st: [] for st in students}
     errors: dict[str, list[str]] = {st: [] for st in students}
     stations: dict[str, int] = {}
+    benches: dict[str, str] = {}  # trainee -> real bench description (graded without the simulator)
     todo = []
     for st in students:
         path = course / "submitted" / st / assignment / nb_name
@@ -260,10 +261,12 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
                                        None, None, 0.0)
                 continue
             stations[st] = station.station if hasattr(station, "station") else int(station)
+            if getattr(station, "bench", ""):
+                benches[st] = station.bench
         todo.append((st, path, deleted))
 
     plant = None
-    if practical and todo:
+    if practical and any(job[0] not in benches for job in todo):
         from daqlab.plant import Plant
 
         token = secrets.token_hex(16)
@@ -285,7 +288,12 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
         env.update(DAQLAB_GRADING=kind, DAQLAB_MEMORY_MB=str(s.memory_mb), DAQLAB_JOB_LIMIT=str(limit - 60))
         if not s.sandbox:
             env["DAQLAB_SANDBOX"] = "off"
-        if plant is not None:
+        if st in benches:  # a real bench: its own connection; the grader records the wire, no control API
+            from daqlab.benches import load_bench
+
+            env.update(DAQLAB_ENDPOINT=load_bench(benches[st]).connection, DAQLAB_STATION=str(stations[st]),
+                       DAQLAB_SEED=str(s.seed), DAQLAB_BENCH=benches[st], DAQLAB_WIRE="1")
+        elif plant is not None:
             k = stations[st]
             env.update(plant.environment(k), DAQLAB_CONTROL_URL=f"http://127.0.0.1:{plant.control_port}",
                        DAQLAB_CONTROL_TOKEN=plant.control_token)
@@ -306,7 +314,7 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             if deleted:
                 backup = _backup(course, assignment, st, path)
                 restore_deleted(path, released, deleted)
-            if plant is not None:
+            if plant is not None and st not in benches:  # a real bench is as it is: no scenario can be set
                 plant.apply_scenario(stations[st], meta["scenario"])
             res = worker.run(st, env_for(st), limit)
             if backup:

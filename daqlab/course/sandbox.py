@@ -75,6 +75,7 @@ class Result:
     error: str = ""  #: why no notebook came back
     files: list = field(default_factory=list)  #: relative paths copied back from the job's folder
     seconds: float = 0.0  #: wall time
+    wire: list | None = None  #: with DAQLAB_WIRE=1: the station's requests and replies recorded on the relay (LogEntry)
 
 
 def bwrap() -> str:
@@ -103,8 +104,9 @@ def _probe(exe: str) -> str:
 class Relay:
     """Unix socket in the job's run folder -> one TCP endpoint outside (the trainee's station)."""
 
-    def __init__(self, path: Path, target: tuple[str, int]):
+    def __init__(self, path: Path, target: tuple[str, int], wire=None):
         self.path, self.target = path, target
+        self.wire = wire  # daqlab.course.wirelog.WireLog: record the Modbus frames passing through (a real bench)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(str(path))
         os.chmod(path, 0o600)  # root only: the sandbox init connects, the trainee's user cannot
@@ -124,8 +126,13 @@ class Relay:
             except OSError:
                 conn.close()
                 continue
-            for a, b in ((conn, up), (up, conn)):
-                threading.Thread(target=pump, args=(a, b), daemon=True).start()
+            if self.wire is None:
+                for a, b in ((conn, up), (up, conn)):
+                    threading.Thread(target=pump, args=(a, b), daemon=True).start()
+                continue
+            feed_request, feed_reply = self.wire.connection()
+            for a, b, feed in ((conn, up, feed_request), (up, conn, feed_reply)):
+                threading.Thread(target=_recording_pump, args=(a, b, feed), daemon=True).start()
 
     def close(self) -> None:
         try:
@@ -133,6 +140,31 @@ class Relay:
         except OSError:
             pass
         self.sock.close()
+
+
+class _Tap:
+    """A socket whose received bytes are also handed to ``feed`` (a failing feed stops the copy, never the
+    connection): what the relay forwards is exactly what it received."""
+
+    def __init__(self, sock: socket.socket, feed):
+        self.sock, self.feed = sock, feed
+
+    def recv(self, n: int) -> bytes:
+        data = self.sock.recv(n)
+        if data and self.feed is not None:
+            try:
+                self.feed(data)
+            except Exception:  # noqa: BLE001 (the record is best effort; the connection is not)
+                self.feed = None
+        return data
+
+    def shutdown(self, how) -> None:
+        self.sock.shutdown(how)
+
+
+def _recording_pump(src: socket.socket, dst: socket.socket, feed) -> None:
+    """pump(), recording a copy of every chunk read from ``src``."""
+    pump(_Tap(src, feed), dst)
 
 
 def _port(url: str) -> tuple[str, int] | None:
@@ -293,9 +325,15 @@ def run(notebook: str, folder: Path, env: dict, *, slot: int = 0, limits: Limits
         os.chmod(job / "home", 0o700)
         _chown_tree(job / "home", uid)
         forwards = []
+        station_port = (_port(env.get("DAQLAB_ENDPOINT", "")) or (None, None))[1]
+        wire = None
+        if env.get("DAQLAB_WIRE") == "1":  # a real bench: the grader records the station's traffic itself
+            from daqlab.course.wirelog import WireLog
+
+            wire = WireLog(int(env.get("DAQLAB_STATION", "1")))
         for port, target in forwards_for(env).items():
             path = job / "run" / f"fwd-{port}.sock"
-            relays.append(Relay(path, target))
+            relays.append(Relay(path, target, wire if port == station_port else None))
             forwards.append([port, f"/run/daqlab/{path.name}"])
         r_fd, w_fd = os.pipe()
         orders = {"uid": uid, "forwards": forwards, "memory_mb": lim.memory_mb, "nproc": lim.nproc,
@@ -346,6 +384,10 @@ def run(notebook: str, folder: Path, env: dict, *, slot: int = 0, limits: Limits
                 res.error = "the notebook runner's result was not readable"
         if out_dir is not None:
             res.files = _copy_out(work, Path(out_dir), nb_name)
+        if wire is not None:
+            for r in relays:
+                r.close()
+            res.wire = wire.entries()
         res.seconds = time.monotonic() - t0
         return res
     finally:

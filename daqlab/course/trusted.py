@@ -175,6 +175,27 @@ class TrustedGrade(NbGraderPreprocessor):
             cell.execution_count = theirs.get("execution_count") if isinstance(theirs.get("execution_count"), int) else None
         os.environ["DAQLAB_FILES"] = str(folder)
         os.environ["DAQLAB_RESULTS_DIR"] = str(folder)
+        os.environ.pop("DAQLAB_WIRE_LOG", None)
+        wire_dir = None
+        if res.wire is not None:  # a real bench: the oracles read what the grader recorded on the wire
+            import tempfile
+
+            wire_dir = tempfile.mkdtemp(prefix="daqlab-wire-")  # the grader's own, outside the submission's folder
+            wire_file = Path(wire_dir) / "wire.jsonl"
+            write_atomic(wire_file, "".join(json.dumps(e.to_dict()) + "\n" for e in res.wire))
+            os.environ["DAQLAB_WIRE_LOG"] = str(wire_file)
+        try:
+            self._score(nb, grade_cells, back, state)
+        finally:
+            if wire_dir is not None:
+                import shutil
+
+                shutil.rmtree(wire_dir, ignore_errors=True)
+                os.environ.pop("DAQLAB_WIRE_LOG", None)
+
+    def _score(self, nb, grade_cells, back, state) -> None:
+        from daqlab.grading.cells import CELLS
+        from daqlab.grading.context import truth_note
         from daqlab.grading.evidence import read
 
         for cell in grade_cells:
@@ -191,6 +212,7 @@ class TrustedGrade(NbGraderPreprocessor):
             try:
                 with contextlib.redirect_stdout(buf):
                     score = float(spec.check(dict(evidence["values"])))
+                    print(truth_note())
             except Exception as exc:  # an oracle failure is the grader's, never the trainee's 0
                 raise GraderError(f"the check for {gid} failed: {type(exc).__name__}: {exc}") from exc
             cell.outputs = _score_outputs(buf.getvalue(), score)

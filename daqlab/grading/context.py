@@ -4,6 +4,11 @@ The grading pipeline sets (and nothing a trainee edits can change):
 
 - ``DAQLAB_ENDPOINT`` / ``DAQLAB_STATION`` / ``DAQLAB_SEED``: the trainee's station on the grading plant;
 - ``DAQLAB_CONTROL_URL`` and ``DAQLAB_CONTROL_TOKEN``: the plant's control API (truth and request log).
+
+Or, for a **real bench** (no simulator to ask): ``DAQLAB_BENCH`` (its description: the static facts, unit ids,
+word order, resolution, serial number) and ``DAQLAB_WIRE_LOG`` (the requests and replies the grader recorded on
+the relay between the submission and the bench, daqlab.course.wirelog). The oracles ask the same questions of
+either; :func:`truth_note` says in each report which kind of truth was used.
 """
 
 from __future__ import annotations
@@ -77,8 +82,48 @@ class GradingContext:
                 if e.status == "ok" and e.address == address]
 
 
+class BenchContext(GradingContext):
+    """The same questions answered without a simulator: facts from the bench description, the request log from
+    the grader's own record of the wire."""
+
+    def __init__(self, endpoint: str, station: int, seed: int, bench_file: str, wire_file: str):
+        super().__init__(endpoint, station, seed, "", "")
+        self.bench_file, self.wire_file = bench_file, wire_file
+
+    @cached_property
+    def info(self) -> dict:
+        from dataclasses import asdict
+
+        from daqlab.benches import load_bench
+
+        bench = load_bench(self.bench_file)
+        facts = asdict(bench.variant)  # a real bench is as described: documented = served
+        return {"station": bench.station, "documented": facts, "served": facts, "faults": {}, "scenario": ""}
+
+    def log(self, *, unit: int | None = None, function=None) -> list[LogEntry]:
+        entries = []
+        with open(self.wire_file, encoding="utf-8") as fh:
+            for line in fh:
+                e = json.loads(line)
+                entries.append(LogEntry(**{**e, "values": tuple(e["values"]) if e["values"] is not None else None}))
+        fns = (function,) if isinstance(function, int) else function
+        return [e for e in entries if (unit is None or e.unit == unit) and (fns is None or e.function in fns)]
+
+
+def truth_note(environ=None) -> str:
+    """One line for a report: which kind of truth the checks used."""
+    env = os.environ if environ is None else environ
+    if env.get("DAQLAB_WIRE_LOG"):
+        return ("（评分依据：实训台描述和评分程序在线路上记录的读写报文 · truth: the bench description and the frames "
+                "the grader recorded on the wire）")
+    return "（评分依据：仿真工厂的状态和请求日志 · truth: the simulated plant's state and request log）"
+
+
 def context() -> GradingContext:
     env = os.environ
+    if not env.get("DAQLAB_CONTROL_URL") and env.get("DAQLAB_BENCH") and env.get("DAQLAB_WIRE_LOG"):
+        return BenchContext(env["DAQLAB_ENDPOINT"], int(env.get("DAQLAB_STATION", "1")),
+                            int(env.get("DAQLAB_SEED", "0")), env["DAQLAB_BENCH"], env["DAQLAB_WIRE_LOG"])
     if not env.get("DAQLAB_CONTROL_URL"):
         raise NoGradingPlant("没有评分用的设备：这些检查在教师评分（daqlab course grade）时运行"
                              "（no grading plant: these checks run when the instructor grades）")
