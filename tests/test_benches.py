@@ -135,3 +135,18 @@ def test_the_roster_assigns_a_real_bench_and_the_kernel_follows_it(tmp_path):
         load_roster(roster)
     assert "row 2: bench 'benches/bench-3.yaml' describes station 3, not 'ben''s station 4" in str(exc.value)
     assert "row 3: bench 'benches/nope.yaml' of 'cy'" in str(exc.value) and "cannot read it" in str(exc.value)
+
+
+def test_a_bench_behind_a_usb_rs485_adapter_is_probed_over_rtu(rtu, tmp_path):
+    # the textbook station on one end of a pty pair, as a USB-RS485 adapter appears (/dev/ttyUSB0): the
+    # description's connection is an rtu:// URL with the line's settings, and every tag answers over RTU
+    _plant, _side, client_path, parity = rtu
+    text = (ROOT / "benches" / "textbook.yaml").read_text(encoding="utf-8").replace(
+        "tcp://127.0.0.1:5021", f"rtu://{client_path}?baudrate=9600&parity={parity}&stopbits=1")
+    path = tmp_path / "usb-bench.yaml"
+    path.write_text(text, encoding="utf-8")
+    bench = load_bench(path)
+    assert list(bench.urls()) == [f"rtu://{client_path}?baudrate=9600&parity={parity}&stopbits=1"]
+    report = probe(bench)
+    assert [(r["device"], r["good"], r["tags"]) for r in report] == [
+        (r["device"], r["tags"], r["tags"]) for r in report] and sum(r["tags"] for r in report) == 77, report

@@ -108,3 +108,24 @@ def test_owners_refuses_paths_it_cannot_guard(tmp_path, capsys, extra):
         main(["plant", "serve", "--stations", "1", "--base-port", str(port), "--owners", str(owners), *extra])
     msg = str(exc.value.code)
     assert "--owners guards TCP peers only" in msg and extra[0] in msg
+
+
+def test_a_black_box_plant_answers_modbus_and_nothing_else():
+    # --black-box: a real device's face, no control API on the base port: no truth, no request log, no faults
+    base = free_port_block(2)
+    proc = subprocess.Popen([sys.executable, "-m", "daqlab.cli", "plant", "serve", "--stations", "1", "--base-port",
+                             str(base), "--black-box"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(base + 1)
+        from daqlab.modbus import ModbusTcpClient
+
+        c = ModbusTcpClient("127.0.0.1", port=base + 1)
+        c.connect()
+        assert not c.read_input_registers(1, count=2, device_id=2).isError()
+        c.close()
+        status = daqlab("plant", "status", "--base-port", base, check=False)
+        assert status.returncode != 0 and "Traceback" not in status.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert "black box: Modbus only (no control API)" in out and proc.returncode == 0, err

@@ -292,7 +292,8 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             from daqlab.benches import load_bench
 
             env.update(DAQLAB_ENDPOINT=load_bench(benches[st]).connection, DAQLAB_STATION=str(stations[st]),
-                       DAQLAB_SEED=str(s.seed), DAQLAB_BENCH=benches[st], DAQLAB_WIRE="1")
+                       DAQLAB_SEED=str(s.seed), DAQLAB_BENCH=benches[st], DAQLAB_WIRE="1",
+                       DAQLAB_BENCH_YAML=Path(benches[st]).read_text(encoding="utf-8"))  # for the kernel's my_tags()
         elif plant is not None:
             k = stations[st]
             env.update(plant.environment(k), DAQLAB_CONTROL_URL=f"http://127.0.0.1:{plant.control_port}",

@@ -47,7 +47,7 @@ MAX_FILES, MAX_FILE_BYTES = 500, 32 * 1024 * 1024  #: files copied back from the
 #: the only variables a submission's kernel gets (its identity, station and own MQTT account)
 KERNEL_VARS = ("DAQLAB_STUDENT_ID", "DAQLAB_ASSIGNMENT", "DAQLAB_COURSE", "DAQLAB_ENDPOINT", "DAQLAB_STATION",
                "DAQLAB_SEED", "DAQLAB_MQTT_URL", "DAQLAB_MQTT_USER", "DAQLAB_MQTT_PASSWORD", "DAQLAB_PRODUCT_KEY",
-               "DAQLAB_RS485_URL")
+               "DAQLAB_RS485_URL", "DAQLAB_BENCH_YAML")
 #: system files a Python kernel needs (fonts for CJK plots, time zone, loader cache); nothing else of /etc
 ETC = ("alternatives", "fonts", "ld.so.cache", "localtime", "hosts", "nsswitch.conf", "ssl", "mime.types",
        "matplotlibrc", "timezone", "passwd", "group")
