@@ -208,6 +208,11 @@ def uplink(ns: dict) -> float:
         times = sorted({t for d in valid for _v, t in thingmodel.values_of(d).values() if isinstance(t, int)})
         if len(times) < prm["gateway_scans"]:
             return False, f"平台收到 {len(times)} 次扫描，规定 {prm['gateway_scans']} 次（scans received vs prescribed）"
+        arrived = [x.time for x in mine if not x.errors]
+        late = max(abs(t / 1000 - a) for t, a in zip(sorted(times), sorted(arrived), strict=False))
+        if late > 10:  # sample times are the scans' own: a post made up later, or ms taken for s, is not one
+            return False, (f"采样时间与到达平台的时间相差 {late:.0f} s：应是每次扫描开始的时间（毫秒）"
+                           "（sample times must be the scans' start times in ms）")
         med = statistics.median((b - a) / 1000 for a, b in zip(times, times[1:], strict=False))
         ok = abs(med - prm["gateway_period_s"]) <= 0.15
         return ok, f"{len(times)} 次扫描，间隔中位数 {med:.3f} s（median interval），规定 {_v(prm['gateway_period_s'])} s"
@@ -240,9 +245,11 @@ def uplink(ns: dict) -> float:
         served = [e for e in ctx.log() if e.function in (1, 2, 3, 4) and lo - 0.02 <= e.time < hi - 0.02]
         planned = len(plan(list(want.values())))
         per_scan = len(served) / len(inner)
-        ok = per_scan <= planned + 1e-9
+        ok = planned / 2 <= per_scan <= planned + 1e-9  # too few: the posts were not polled scan by scan
+        why = "" if ok else ("：相邻寄存器应合并读取（coalesce）" if per_scan > planned else
+                             "：扫描期间几乎没有读取设备，上报的不是每次扫描读到的值（the scans did not poll the station）")
         return ok, (f"每次扫描 {per_scan:.1f} 个 Modbus 请求，点表按规划只需 {planned} 个"
-                    f"（requests per scan vs the planned {planned}）" + ("" if ok else "：相邻寄存器应合并读取（coalesce）"))
+                    f"（requests per scan vs the planned {planned}）" + why)
 
     r.guard("按读取规划合并请求（reads coalesced as planned）", 1, requests)
     return r.total()

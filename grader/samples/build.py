@@ -218,6 +218,23 @@ with Reader(me.endpoint) as reader:
 gw.close()"""
 
 
+STALE_POSTS = """import time
+
+from daqlab.acquisition import Reader
+from daqlab.gateway import load
+from daqlab.northbound import Uplink
+
+cfg = load("gateway/gateway.yaml")
+with Reader(me.endpoint) as reader:
+    values = reader.read(cfg.points).values  # read once
+gw = Uplink.from_env(qos=1)
+t0 = time.time()
+for i in range(prm["gateway_scans"]):  # the same values again and again, at made-up scan times
+    gw.publish(values, int((t0 + i * prm["gateway_period_s"]) * 1000))
+    time.sleep(prm["gateway_period_s"])
+gw.close()"""
+
+
 def _derived_gateway() -> None:
     p7 = "practical-7-gateway"
     s7 = solutions(p7)
@@ -238,6 +255,8 @@ def _derived_gateway() -> None:
         # section 3: the same points read one request each by a hand-written loop (no gateway): no point-status
         # events, and 6 requests per scan where the plan needs 5
         "per_point_polling": {**s7, "answer3": PER_POINT_LOOP},
+        # forged: read once, then the same values posted ten times as if scanned: the station was not polled
+        "forged_stale_posts": {**s7, "answer3": STALE_POSTS},
         # attack: ${...} of the grader's own secret in a file the grader reads; it must stay unexpanded
         "forged_secret_in_config": {**s7, "answer2": s7["answer2"].replace(
             "url: ${{DAQLAB_ENDPOINT}}", "url: tcp://${{DAQLAB_CONTROL_TOKEN}}:502")},
