@@ -63,13 +63,27 @@ def prepare(settings: HubSettings) -> tuple[HubSettings, str | None]:
     if missing:
         return replace(settings, mqtt=False), NOT_INSTALLED.format(reason=missing)
     if not settings.mqtt_platform_port or port_in_use(settings.mqtt_host, settings.mqtt_platform_port):
-        settings = replace(settings, mqtt_platform_port=free_port(settings.mqtt_host))
+        settings = replace(settings, mqtt_platform_port=_unclaimed_port(settings))
     if settings.mqtt_port and not port_in_use(settings.mqtt_host, settings.mqtt_port):
         return settings, None
-    port = free_port(settings.mqtt_host)
+    port = _unclaimed_port(settings)
     note = (f"MQTT port {settings.mqtt_port} on {settings.mqtt_host} is in use by another program (a system "
             f"Mosquitto?): the hub's broker uses port {port}" if settings.mqtt_port else None)
     return replace(settings, mqtt_port=port), note
+
+
+def _unclaimed_port(settings: HubSettings) -> int:
+    """A free port that none of the hub's own services is configured to take later: a port free now may be the
+    proxy's API port or a station's, not bound yet while the hub starts (seen: the broker's platform listener
+    took the proxy API's port, and every broker start after failed with "address already in use")."""
+    claimed = {settings.port, settings.hub_port, settings.proxy_api_port, settings.mqtt_port, settings.exchange_port,
+               *range(settings.plant_base_port, settings.plant_base_port + 501),
+               *range(settings.rs485_base_port, settings.rs485_base_port + 501)}
+    for _ in range(100):
+        port = free_port(settings.mqtt_host)
+        if port not in claimed:
+            return port
+    raise BrokerError("no free port outside the hub's own ports")
 
 
 def broker_command(settings: HubSettings) -> list[str]:

@@ -321,3 +321,15 @@ def test_an_exam_on_a_hub_that_cannot_isolate_trainees_is_refused(tmp_path, monk
     err = capsys.readouterr().err
     assert rc == 2 and "--exam needs one OS account per trainee" in err and "sudo" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "hub" / "hub-settings.json").exists()
+
+
+def test_the_brokers_free_ports_never_take_a_port_the_hub_will_bind_later(tmp_path, monkeypatch):
+    # the OS hands out a free port; it may be the proxy API's (configured, bound a moment later by the proxy):
+    # the broker's platform listener must skip it, or every broker start fails with "address already in use"
+    import daqlab.hub.mqtt as m
+
+    settings = HubSettings(roster=str(tmp_path / "r.csv"), state=str(tmp_path / "hub"), port=40000, hub_port=40001,
+                           proxy_api_port=40002, mqtt_port=40003, plant_base_port=41000, rs485_base_port=42000)
+    offered = iter([40002, 41001, 42002, 40001, 45555])  # what the OS answered, in order
+    monkeypatch.setattr(m, "free_port", lambda host: next(offered))
+    assert m._unclaimed_port(settings) == 45555
