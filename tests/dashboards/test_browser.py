@@ -317,7 +317,7 @@ def test_a_pre_heated_results_page_reads_the_course_when_it_is_asked_for(browser
 
 
 def test_dashboard_command_turns_idle_kernel_culling_on():
-    from daqlab.cli_dashboard import voila_command
+    from daqlab.cli.dashboard import voila_command
 
     cmd = voila_command(Path("results.ipynb"), 8866)
     assert "--MappingKernelManager.cull_idle_timeout=600" in cmd and "--MappingKernelManager.cull_connected=True" in cmd
@@ -326,7 +326,7 @@ def test_dashboard_command_turns_idle_kernel_culling_on():
     assert not any("preheat" in c for c in cmd), "pre-heating is asked for, never implied"
     hot = voila_command(Path("results.ipynb"), 8866, preheat=True)
     assert "--VoilaConfiguration.preheat_kernel=True" in hot and "--VoilaConfiguration.default_pool_size=1" in hot
-    from daqlab.cli_dashboard import PREHEATED
+    from daqlab.cli.dashboard import PREHEATED
 
     assert set(PREHEATED) == {"results", "scoreboard"}, "the plant HMI polls Modbus: never before a visit"
     assert shutil.which(cmd[0]), "voila is installed next to this Python"

@@ -125,7 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--station", default="all", help="station number or 'all' (default all)")
     adv = control("advance", "advance a frozen plant's clock", "daqlab plant advance --seconds 10")
     adv.add_argument("--seconds", type=float, required=True, help="plant seconds to advance")
-    from daqlab import cli_bench, cli_broker, cli_dashboard, cli_exam, cli_gateway, cli_hub, cli_lessons
+    from daqlab.cli import bench as cli_bench
+    from daqlab.cli import broker as cli_broker
+    from daqlab.cli import dashboard as cli_dashboard
+    from daqlab.cli import exam as cli_exam
+    from daqlab.cli import gateway as cli_gateway
+    from daqlab.cli import hub as cli_hub
+    from daqlab.cli import lessons as cli_lessons
 
     cli_exam.add_parsers(sub, fmt)
     cli_dashboard.add_parsers(sub, fmt)
@@ -183,31 +189,31 @@ def _dispatch(args) -> int:
 
         return run_lab(args)
     if args.command in ("exam", "course"):
-        from daqlab import cli_exam
+        from daqlab.cli import exam as cli_exam
 
         return cli_exam.run(args)
     if args.command == "dashboard":
-        from daqlab import cli_dashboard
+        from daqlab.cli import dashboard as cli_dashboard
 
         return cli_dashboard.run(args)
     if args.command == "hub":
-        from daqlab import cli_hub
+        from daqlab.cli import hub as cli_hub
 
         return cli_hub.run(args)
     if args.command == "broker":
-        from daqlab import cli_broker
+        from daqlab.cli import broker as cli_broker
 
         return cli_broker.run(args)
     if args.command == "lessons":
-        from daqlab import cli_lessons
+        from daqlab.cli import lessons as cli_lessons
 
         return cli_lessons.run(args)
     if args.command == "gateway":
-        from daqlab import cli_gateway
+        from daqlab.cli import gateway as cli_gateway
 
         return cli_gateway.run(args)
     if args.command == "bench":
-        from daqlab import cli_bench
+        from daqlab.cli import bench as cli_bench
 
         return cli_bench.run(args)
     return PLANT_ACTIONS[args.plant_command](args)
@@ -380,5 +386,3 @@ def _advance(args) -> int:
 PLANT_ACTIONS = {"serve": _serve, "datasheet": _datasheet, "status": _status, "fault": _fault, "log": _log,
                  "advance": _advance, "scenario": _scenario}
 
-if __name__ == "__main__":
-    sys.exit(main())
