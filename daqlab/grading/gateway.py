@@ -93,7 +93,7 @@ def point_table(ns: dict) -> float:
     """Task 1: every property's row in gateway/points.csv reads the right register with the right decoding."""
     from daqlab.gateway.config import build_points, table_rows
 
-    r = Report("点表（Point table）")
+    r = Report("点表（Tag table）")
     problems: list = []
     points = {}
     try:
@@ -117,7 +117,7 @@ def point_table(ns: dict) -> float:
         r.add(f"{ident}（{what}）的地址（address）", 1, where_ok,
               f"从站 {got.unit}、{got.area} {got.address}（{got.reference}）" + (
                   "，正确（correct）" if where_ok else
-                  f"，但该量在从站 {t.unit} 的 {t.area} {t.address}（手册编号 {t.reference}）"
+                  f"，但该量在从站 {t.unit} 的 {t.area} {t.address}（寄存器编号 {t.reference}）"
                   f"（slave {got.unit}, {got.area} {got.address}: the value is at slave {t.unit}, {t.area} {t.address}）"))
         order_ok = got.order == t.order or t.count == 1
         scale_ok = math.isclose(got.scale, t.scale, rel_tol=1e-6) and math.isclose(got.offset, 0.0, abs_tol=1e-12)
@@ -151,7 +151,8 @@ def configuration(ns: dict) -> float:
     r.add("配置文件可以加载（daqlab gateway check passes）", 1, cfg is not None,
           "加载成功（loads）" if cfg is not None else why)
     if cfg is None:
-        for name in ("采集周期（scan period）", "南向连接你的工位（southbound: your station）", "北向：平台与 QoS 1（northbound）"):
+        for name in (f"采集周期 {_v(prm['gateway_period_s'])} s（scan period）", "南向连接你的工位（southbound: your station）",
+                     "北向：平台与 QoS 1（northbound: the platform, QoS 1）"):
             r.add(name, 1, False, "配置无法加载（the configuration does not load）")
         return r.total()
     r.add(f"采集周期 {_v(prm['gateway_period_s'])} s（scan period）", 1,
@@ -167,7 +168,7 @@ def configuration(ns: dict) -> float:
     r.add("北向：平台与 QoS 1（northbound: the platform, QoS 1）", 1, mine,
           "没有北向配置：数据不会上报（no northbound: nothing is published）" if nb is None else
           f"{nb.host}:{nb.port}，用户 {nb.username}，QoS {nb.qos}" + ("，正确（correct）" if mine else
-                                                                "：应为 broker: env（你的账号）且 qos: 1"))
+                                                                "：应为 broker: env（你的平台账号）且 qos: 1（broker: env, qos: 1）"))
     return r.total()
 
 
@@ -248,8 +249,8 @@ def uplink(ns: dict) -> float:
         ok = planned / 2 <= per_scan <= planned + 1e-9  # too few: the posts were not polled scan by scan
         why = "" if ok else ("：相邻寄存器应合并读取（coalesce）" if per_scan > planned else
                              "：扫描期间几乎没有读取设备，上报的不是每次扫描读到的值（the scans did not poll the station）")
-        return ok, (f"每次扫描 {per_scan:.1f} 个 Modbus 请求，点表按规划只需 {planned} 个"
+        return ok, (f"每次扫描 {per_scan:.1f} 个 Modbus 请求，按采集计划只需 {planned} 个"
                     f"（requests per scan vs the planned {planned}）" + why)
 
-    r.guard("按读取规划合并请求（reads coalesced as planned）", 1, requests)
+    r.guard("按采集计划合并读请求（reads coalesced as planned）", 1, requests)
     return r.total()

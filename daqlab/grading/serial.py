@@ -29,7 +29,8 @@ def serial(ns: dict) -> float:
         mine = (int(got["baudrate"]), str(got["parity"]).strip().upper()[:1], int(got["stopbits"]))
         text = f"{mine[0]} 8{mine[1]}{mine[2]}"
         return mine == want, (f"{text}，与总线一致（matches the bus）" if mine == want else
-                              f"{text}：总线不是这样设置的（not the bus's settings）")
+                              f"{text}：与总线的串口参数不一致（提示：停止位靠扫描测不出来，以设备手册为准）"
+                              "（not the bus's settings; a scan cannot tell the stop bits: use the datasheet's）")
 
     r.guard("波特率、校验位、停止位（baud rate, parity, stop bits）", 3, settings)
 
@@ -40,7 +41,7 @@ def serial(ns: dict) -> float:
                   if e.status == "ok" and str(e.client).startswith("rfc2217://") and e.address is not None
                   and e.address <= OUTPUT_FREQ < e.address + e.count]
         if not served:
-            return False, ("RS-485 总线上没有为你响应过对变频器 0x2103 的读取：帧的串口参数不对时设备不会应答"
+            return False, ("变频器没有在 RS-485 总线上应答过你对 0x2103 的读取：串口参数不对时，设备不会应答"
                            "（no read of the VFD's 0x2103 was answered on the RS-485 line: with wrong settings a "
                            "device does not answer）")
         ok = any(_close(got, v, 0.005) for v in served)
