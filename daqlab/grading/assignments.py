@@ -378,42 +378,57 @@ def control_stop(ns: dict) -> float:
 
 
 # ----------------------------------------------------------- practical 5
+def _meter_unit(ctx, ns):
+    s, d = ctx.served, ctx.documented
+    got = int(_var(ns, "meter_unit"))
+    if not ctx.served_words(s["units"]["meter"], FC_READ_INPUT, 0, 2):
+        return False, (f"meter_unit {got}：评分运行中从未读到过电能表的电压寄存器，这个答案不是从设备上核实的"
+                       "（the meter's voltage registers were never read during the run: not verified on the device）")
+    return got == s["units"]["meter"], f"meter_unit {got}，手册上写的是 {d['units']['meter']}（datasheet says {d['units']['meter']}）"
+
+
+def _meter_order(ctx, ns):
+    s, d = ctx.served, ctx.documented
+    got = str(_var(ns, "meter_order")).upper()
+    if not ctx.served_words(s["units"]["meter"], FC_READ_INPUT, 0, 2):
+        return False, (f"meter_order {_v(got)}：从未读取过电能表的寄存器，无法判断字序"
+                       "（the meter's registers were never read, so it cannot be told）")
+    return got == s["meter_order"], f"meter_order {_v(got)}，手册上写的是 {d['meter_order']}（datasheet says {d['meter_order']}）"
+
+
+def _th_diagnosed(ctx, ns):
+    s = ctx.served
+    got = str(_var(ns, "th_status")).strip().lower()
+    raw = [w[0] for w in ctx.served_words(s["units"]["th"], FC_READ_INPUT, 1, 1)]
+    if not raw:
+        return False, f"th_status {_v(got)}：从未读取过温湿度变送器的温度寄存器（the T/H temperature register was never read）"
+    want = "broken" if raw[-1] == 0x7FFF else "ok"
+    return got == want, (f"th_status {_v(got)}：寄存器读数为 0x{raw[-1]:04X}，0x7FFF 是传感器故障时的无效值（故障码）"
+                         f"（the register read 0x{raw[-1]:04X}, 0x7FFF is the sentinel）")
+
+
+def diagnose(ns: dict) -> float:
+    """The mock final's part 5: what was found on site (meter moved, its words swapped, the T/H sensor broken)."""
+    r = Report("现场排查（Diagnose on site）")
+    ctx = context()
+    r.guard("电能表实际的从站地址（meter's real unit id）", 3, lambda: _meter_unit(ctx, ns))
+    r.guard("电能表实际的字序（meter's real word order）", 3, lambda: _meter_order(ctx, ns))
+    r.guard("诊断出温湿度传感器故障（broken T/H sensor diagnosed）", 2, lambda: _th_diagnosed(ctx, ns))
+    return r.total()
+
+
 def troubleshoot(ns: dict) -> float:
     r = Report("故障排查（Troubleshoot）")
     ctx = context()
-    s, d = ctx.served, ctx.documented
-    meter_reads = ctx.served_words(s["units"]["meter"], FC_READ_INPUT, 0, 2)
+    s = ctx.served
 
-    def unit():
-        got = int(_var(ns, "meter_unit"))
-        if not meter_reads:
-            return False, (f"meter_unit {got}：从未从从站地址（unit id）{got} 读到过电能表的电压寄存器"
-                           f"（the meter's voltage registers were never read from unit {got}）")
-        return got == s["units"]["meter"], f"meter_unit {got}，手册上写的是 {d['units']['meter']}（datasheet says {d['units']['meter']}）"
-
-    def order():
-        got = str(_var(ns, "meter_order")).upper()
-        if not meter_reads:
-            return False, (f"meter_order {_v(got)}：从未读取过电能表的寄存器，无法判断字序"
-                           "（the meter's registers were never read, so it cannot be told）")
-        return got == s["meter_order"], f"meter_order {_v(got)}，手册上写的是 {d['meter_order']}（datasheet says {d['meter_order']}）"
-
-    def diagnosed():
-        got = str(_var(ns, "th_status")).strip().lower()
-        raw = [w[0] for w in ctx.served_words(s["units"]["th"], FC_READ_INPUT, 1, 1)]
-        if not raw:
-            return False, f"th_status {_v(got)}：从未读取过温湿度变送器的温度寄存器（the T/H temperature register was never read）"
-        want = "broken" if raw[-1] == 0x7FFF else "ok"
-        return got == want, (f"th_status {_v(got)}：寄存器读数为 0x{raw[-1]:04X}，0x7FFF 是传感器故障时的无效值（故障码）"
-                             f"（the register read 0x{raw[-1]:04X}, 0x7FFF is the sentinel）")
-
-    r.guard("电能表实际的从站地址（meter's real unit id）", 3, unit)
-    r.guard("电能表实际的字序（meter's real word order）", 3, order)
+    r.guard("电能表实际的从站地址（meter's real unit id）", 3, lambda: _meter_unit(ctx, ns))
+    r.guard("电能表实际的字序（meter's real word order）", 3, lambda: _meter_order(ctx, ns))
     other = ["CDAB" if s["meter_order"] == "ABCD" else "ABCD"]
     r.guard("正确读取 L1 相电压（voltage L1 read correctly）", 3, lambda: _matches_served(
         ctx, _var(ns, "voltage_l1"), s["units"]["meter"], FC_READ_INPUT, 0, "FLOAT32", s["meter_order"], tol=1e-3,
         wrong_orders=other, what="voltage_l1"))
-    r.guard("诊断出温湿度传感器故障（broken T/H sensor diagnosed）", 2, diagnosed)
+    r.guard("诊断出温湿度传感器故障（broken T/H sensor diagnosed）", 2, lambda: _th_diagnosed(ctx, ns))
 
     def robust():
         calls = _var(ns, "read_parts")

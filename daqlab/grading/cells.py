@@ -46,6 +46,7 @@ CELLS: dict[str, GradeCell] = {
     "test-figure": GradeCell(assignments.acquisition_figure, (), figures=("fig",)),
     "test-start": GradeCell(assignments.control_start, ("reached_freq",)),
     "test-stop": GradeCell(assignments.control_stop, ("stopped_freq",)),
+    "test-diagnose": GradeCell(assignments.diagnose, ("meter_unit", "meter_order", "th_status")),
     "test-troubleshoot": GradeCell(assignments.troubleshoot, ("meter_unit", "meter_order", "voltage_l1", "th_status"),
                                    calls={"read_parts": 5}),
     # graded at the broker: `up` is handed in only so that a blank notebook says "not answered yet"

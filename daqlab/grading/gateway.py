@@ -37,6 +37,17 @@ TRAINEE_VARIABLES = ("DAQLAB_ENDPOINT", "DAQLAB_STATION", "DAQLAB_SEED", "DAQLAB
                      "DAQLAB_PRODUCT_KEY")
 
 
+AREA_ZH = {"coil": "线圈", "discrete": "离散输入", "input": "输入寄存器", "holding": "保持寄存器"}
+_PREFIX = {"coil": 0, "discrete": 1, "input": 3, "holding": 4}
+_SUFFIX = {"ABCD": "#LL", "CDAB": "#BL", "BADC": "#LB", "DCBA": "#BB"}
+
+
+def _neuron(t) -> str:
+    """A tag's Neuron address (6-digit 1-based reference; the byte-order suffix of 32-bit values)."""
+    suffix = _SUFFIX[t.order] if t.count == 2 else ""
+    return f"{t.unit}!{_PREFIX[t.area]}{t.address + 1:05d}{suffix}"
+
+
 class NotHandedIn(FileNotFoundError):
     """A file the task names is missing (or is not a plain file)."""
 
@@ -62,7 +73,8 @@ def submitted_text(rel: str) -> str:
 
 
 def truth():
-    """identifier -> the station's served tag (documented and served agree in this practical's scenario)."""
+    """identifier -> the tag as the station serves it (unit ids, word order and resolution from the served
+    installation: in the mock final they differ from the datasheet, and the point table must follow the plant)."""
     from dataclasses import replace
 
     from daqlab.plant.tags import tag_table
@@ -115,10 +127,10 @@ def point_table(ns: dict) -> float:
             continue
         where_ok = (got.unit, got.area, got.address) == (t.unit, t.area, t.address)
         r.add(f"{ident}（{what}）的地址（address）", 1, where_ok,
-              f"从站 {got.unit}、{got.area} {got.address}（{got.reference}）" + (
+              f"{_neuron(got)}：从站 {got.unit} 的{AREA_ZH[got.area]} 0x{got.address:04X}" + (
                   "，正确（correct）" if where_ok else
-                  f"，但该量在从站 {t.unit} 的 {t.area} {t.address}（寄存器编号 {t.reference}）"
-                  f"（slave {got.unit}, {got.area} {got.address}: the value is at slave {t.unit}, {t.area} {t.address}）"))
+                  f"；这个量在从站 {t.unit} 的{AREA_ZH[t.area]} 0x{t.address:04X}，Neuron 地址 {_neuron(t)}"
+                  f"（the value is at slave {t.unit}, {t.area} 0x{t.address:04X}: {_neuron(t)}）"))
         order_ok = got.order == t.order or t.count == 1
         scale_ok = math.isclose(got.scale, t.scale, rel_tol=1e-6) and math.isclose(got.offset, 0.0, abs_tol=1e-12)
         dec_ok = got.dtype == t.dtype and order_ok and scale_ok
@@ -126,7 +138,7 @@ def point_table(ns: dict) -> float:
                                  (f"字节序应为 {t.order}（byte order {t.order}）", order_ok),
                                  (f"缩放系数应为 {_v(t.scale)}（scale {_v(t.scale)}）", scale_ok)) if not ok]
         r.add(f"{ident} 的数据类型、字节序和缩放（type, byte order, scale）", 1, dec_ok,
-              f"{got.dtype} {got.order if got.count > 1 else ''} ×{_v(got.scale)} {unit}" +
+              " ".join(x for x in (got.dtype, got.order if got.count > 1 else "", f"×{_v(got.scale)}", unit) if x) +
               ("，正确（correct）" if dec_ok else "：" + "；".join(wrong)))
     return r.total()
 
@@ -209,8 +221,9 @@ def uplink(ns: dict) -> float:
         times = sorted({t for d in valid for _v, t in thingmodel.values_of(d).values() if isinstance(t, int)})
         if len(times) < prm["gateway_scans"]:
             return False, f"平台收到 {len(times)} 次扫描，规定 {prm['gateway_scans']} 次（scans received vs prescribed）"
-        arrived = [x.time for x in mine if not x.errors]
-        late = max(abs(t / 1000 - a) for t, a in zip(sorted(times), sorted(arrived), strict=False))
+        # each post's own sample time against its own arrival (deadband or retries may make posts and scans differ)
+        late = max(abs(t / 1000 - x.time) for x in mine if not x.errors
+                   for _v, t in thingmodel.values_of(x.doc()).values() if isinstance(t, int))
         if late > 10:  # sample times are the scans' own: a post made up later, or ms taken for s, is not one
             return False, (f"采样时间与到达平台的时间相差 {late:.0f} s：应是每次扫描开始的时间（毫秒）"
                            "（sample times must be the scans' start times in ms）")

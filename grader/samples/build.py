@@ -286,6 +286,9 @@ def _derived_mock() -> None:
         # 5: the T/H transmitter taken at its word
         "s5_sensor_trusted": {**sm, "answer7": sm["answer7"].replace(
             'th_status = "broken" if raw == 0x7FFF else "ok"', 'th_status = "ok"  # it answers, so it works')},
+        # 5: the meter's unit id copied from the datasheet, never scanned
+        "s5_meter_unit_from_datasheet": {**sm, "answer7": sm["answer7"].replace(
+            "print(meter_unit", 'meter_unit = tags["meter.voltage_l1"].unit  # as documented\nprint(meter_unit')},
     }
 
 
