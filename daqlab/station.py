@@ -37,16 +37,20 @@ class StationInfo:
         return int(self.endpoint.rsplit(":", 1)[1].split("?")[0])
 
 
+def _required(env, name: str, what: str, fix: str) -> str:
+    """The value of ``name`` in the kernel's environment; a RuntimeError saying what is missing and what to do."""
+    value = env.get(name)
+    if not value:
+        raise RuntimeError(f"{what}: {name} is not set. {fix}")
+    return value
+
+
 def my_station(environ: dict | None = None) -> StationInfo:
     """Return the station assigned to this kernel; raise a clear error when none is set."""
     env = os.environ if environ is None else environ
-    endpoint = env.get("DAQLAB_ENDPOINT")
-    if not endpoint:
-        raise RuntimeError(
-            "No station is assigned to this kernel: DAQLAB_ENDPOINT is not set. "
-            "Start JupyterLab with `make lab`, or start a plant in the notebook with "
-            "`daqlab.plant.run()` and use its endpoint."
-        )
+    endpoint = _required(env, "DAQLAB_ENDPOINT", "No station is assigned to this kernel",
+                         "Start JupyterLab with `make lab`, or start a plant in the notebook with `daqlab.plant.run()` "
+                         "and use its endpoint.")
     return StationInfo(endpoint=endpoint, station=int(env.get("DAQLAB_STATION", "1")), seed=int(env.get("DAQLAB_SEED", "0")))
 
 
@@ -91,26 +95,18 @@ def my_tags(environ: dict | None = None) -> list:
 def my_rs485(environ: dict | None = None) -> str:
     """The URL of this kernel's RS-485 bus (``rfc2217://host:port``, no settings: finding them is the task);
     a clear error when there is none."""
-    env = os.environ if environ is None else environ
-    url = env.get("DAQLAB_RS485_URL")
-    if not url:
-        raise RuntimeError(
-            "This kernel's station has no RS-485 bus: DAQLAB_RS485_URL is not set. Start JupyterLab with `make lab` "
-            "(it serves station 1's bus), or start a plant in the notebook and use `plant.serve_rfc2217(1)`.")
-    return url
+    return _required(os.environ if environ is None else environ, "DAQLAB_RS485_URL",
+                     "This kernel's station has no RS-485 bus",
+                     "Start JupyterLab with `make lab` (it serves station 1's bus), or start a plant in the notebook "
+                     "and use `plant.serve_rfc2217(1)`.")
 
 
 def my_opcua_endpoint(environ: dict | None = None) -> str:
     """The OPC UA endpoint of this kernel's station (``opc.tcp://...``); a clear error when none is set."""
-    env = os.environ if environ is None else environ
-    endpoint = env.get("DAQLAB_OPCUA_ENDPOINT")
-    if not endpoint:
-        raise RuntimeError(
-            "This kernel's station has no OPC UA server: DAQLAB_OPCUA_ENDPOINT is not set. Start JupyterLab "
-            "with `make lab` (it serves OPC UA for station 1), or start a plant in the notebook with "
-            "`daqlab.plant.run(opcua_base_port=0)` and use `plant.opcua_endpoint(1)`."
-        )
-    return endpoint
+    return _required(os.environ if environ is None else environ, "DAQLAB_OPCUA_ENDPOINT",
+                     "This kernel's station has no OPC UA server",
+                     "Start JupyterLab with `make lab` (it serves OPC UA for station 1), or start a plant in the "
+                     "notebook with `daqlab.plant.run(opcua_base_port=0)` and use `plant.opcua_endpoint(1)`.")
 
 
 @dataclass(frozen=True)
@@ -146,11 +142,8 @@ def my_platform(environ: dict | None = None) -> PlatformInfo:
     """The broker and account assigned to this kernel (DAQLAB_MQTT_URL/USER/PASSWORD, DAQLAB_PRODUCT_KEY);
     a clear error when none is set."""
     env = os.environ if environ is None else environ
-    url = env.get("DAQLAB_MQTT_URL")
-    if not url:
-        raise RuntimeError(
-            "No MQTT broker is assigned to this kernel: DAQLAB_MQTT_URL is not set. Start JupyterLab with "
-            "`make lab` (it starts one), or start a broker in the notebook with daqlab.northbound.Broker."
-        )
+    url = _required(env, "DAQLAB_MQTT_URL", "No MQTT broker is assigned to this kernel",
+                    "Start JupyterLab with `make lab` (it starts one), or start a broker in the notebook with "
+                    "daqlab.northbound.Broker.")
     return PlatformInfo(url=url, username=env.get("DAQLAB_MQTT_USER", ""), password=env.get("DAQLAB_MQTT_PASSWORD", ""),
                         product_key=env.get("DAQLAB_PRODUCT_KEY", "daqlab"))
