@@ -12,6 +12,7 @@ same point definitions for a simulated station and for a real bench::
     station: 1                                   # the station number this bench is (the roster assigns it)
     connection: tcp://192.168.1.21:502           # where the devices answer (a gateway, or a PLC's TCP port)
     serial: {baudrate: 9600, parity: E, stopbits: 1}   # the RS-485 line behind it
+    rs485: rfc2217://192.168.1.22:4001           # optional: a serial device server (RFC 2217) on that line
     serial_number: S01-482913                    # the PLC's nameplate
     devices:
       plc:   {unit: 1}
@@ -21,9 +22,12 @@ same point definitions for a simulated station and for a real bench::
       ai:    {unit: 5, pressure_range: [0, 10], level_range: [0, 2]}   # bar and m at 4 and 20 mA
       # a device may have its own connection: {unit: 2, connection: "rtu:///dev/ttyUSB0?baudrate=9600&parity=E"}
 
-A bench may leave a class out (no analog module): its datasheet and tags have no such device.
-``unknown_unit: silent`` says its gateway does not answer unit ids nobody has (default: exception 0B). Every problem is
-reported at once with the file and line (:class:`BenchError`). ``benches/textbook.yaml`` describes the
+A bench may leave a class out (no analog module): its datasheet and tags have no such device. ``speed`` is 1 for
+real devices (a black-box simulator standing in for a bench, ``daqlab plant serve --black-box --speed 10``, says 10:
+lessons time their waits by it). ``unknown_unit: silent`` says its gateway does not answer unit ids nobody has
+(default: exception 0B). ``rs485`` names a serial device server (RFC 2217) on the bench's RS-485 line, for tasks
+done over RS-485 (the mock final's part 1b): the grader relays and records it.
+Every problem is reported at once with the file and line (:class:`BenchError`). ``benches/textbook.yaml`` describes the
 textbook station and is checked against the simulator's own maps by the tests.
 """
 
@@ -67,6 +71,8 @@ class Bench:
     source: str = ""  #: the file it came from
     lines: dict = field(default_factory=dict)  #: kind -> "file line N"
     unknown_unit: str = "exception"  #: what its gateway does for a unit id nobody has: "exception" (0B) or "silent"
+    speed: float = 1.0  #: its seconds per wall second: 1 for real devices (a black-box simulator at --speed N: N)
+    rs485: str = ""  #: rfc2217://host:port of a serial device server on its RS-485 line ("" when it has none)
 
     def station_model(self):
         """A simulator station with this bench's installation, devices it lacks removed (never served: it
@@ -130,7 +136,8 @@ def loads_bench(text: str, source: str = "bench.yaml") -> Bench:
     def at(node, key=None):
         return where(node, key, source)
 
-    known = {"name", "station", "connection", "serial", "serial_number", "devices", "unknown_unit"}
+    known = {"name", "station", "connection", "serial", "serial_number", "devices", "unknown_unit", "speed",
+             "rs485"}
     for key in plain(doc):
         if key not in known:
             problems.append((at(doc, key), f"unknown key {key!r}; use {', '.join(sorted(known))}"))
@@ -218,6 +225,16 @@ def loads_bench(text: str, source: str = "bench.yaml") -> Bench:
     if unknown not in ("exception", "silent"):
         problems.append((at(doc, "unknown_unit"), f"unknown_unit {unknown!r}: exception (the gateway answers 0B) or "
                                                   "silent (no reply)"))
+    speed = doc.get("speed", 1)
+    if not _num(speed) or not 0.1 <= speed <= 100:
+        problems.append((at(doc, "speed"), f"speed {speed!r}: 1 for real devices (a black-box simulator started "
+                                           "with --speed N: N), 0.1-100"))
+        speed = 1
+    rs485 = doc.get("rs485") or ""
+    if rs485 and not (isinstance(rs485, str) and _URL.match(rs485) and rs485.startswith("rfc2217://")):
+        problems.append((at(doc, "rs485"), f"rs485 {rs485!r}: rfc2217://host:port (a serial device server on the "
+                                           "bench's RS-485 line)"))
+        rs485 = ""
     serial_number = str(doc.get("serial_number", f"S{station:02d}-000000"))
     if len(serial_number) > 12:
         problems.append((at(doc, "serial_number"), "serial_number: at most 12 characters (the PLC's nameplate)"))
@@ -227,7 +244,8 @@ def loads_bench(text: str, source: str = "bench.yaml") -> Bench:
     variant = replace(base, units={**base.units, **{k: d.unit for k, d in devices.items()}},
                       baudrate=baud, parity=parity, stopbits=stop, serial_number=serial_number, **params)
     return Bench(name=str(doc.get("name", f"bench {station}")), station=station, connection=connection,
-                 devices=devices, variant=variant, source=source, lines=lines, unknown_unit=unknown)
+                 devices=devices, variant=variant, source=source, lines=lines, unknown_unit=unknown,
+                 speed=float(speed), rs485=rs485)
 
 
 def _int(v) -> bool:

@@ -3,6 +3,10 @@
 Station 1 is the trainee's; the kernel finds it through DAQLAB_ENDPOINT (see daqlab.station), and its
 OPC UA server (port 4840, the OPC UA default, or a free port when 4840 is taken) through DAQLAB_OPCUA_ENDPOINT,
 and its account on the lab's MQTT broker (DAQ Lab's own Mosquitto, device "trainee") through DAQLAB_MQTT_*.
+
+``--bench FILE`` (a bench description, daqlab.benches): the trainee's station is that real bench instead —
+DAQLAB_ENDPOINT is its connection, DAQLAB_BENCH the file; the lessons follow it (daqlab.lesson) and the practicals
+take their datasheet and tags from it.
 """
 
 from __future__ import annotations
@@ -23,12 +27,22 @@ def run_lab(args) -> int:
     from daqlab.plant import Plant
 
     folder = os.path.abspath(args.notebooks or paths.notebooks())
+    bench = None
+    if getattr(args, "bench", None):
+        from daqlab.benches import load_bench
+
+        bench = load_bench(args.bench)  # a BenchError is one clear line (file and line) before anything starts
     token = args.token or secrets.token_hex(16)
     plant = Plant(args.stations, seed=args.seed, base_port=args.base_port, control=True).start()
     opcua_port = args.opcua_port if args.opcua_port and _port_free(args.opcua_port) else 0
     plant.serve_opcua(1, port=opcua_port)  # ~0.1 s with the address-space cache (~2 s the first time)
     rs485 = plant.serve_rfc2217(1, 0)  # station 1's RS-485 bus behind a serial device server: DAQLAB_RS485_URL
     env = dict(os.environ, **plant.environment(1), DAQLAB_BASE_PORT=str(args.base_port))
+    if bench is not None:  # the trainee's station is the bench: no simulated OPC UA or RS-485 of station 1
+        for key in ("DAQLAB_OPCUA_ENDPOINT", "DAQLAB_RS485_URL"):
+            env.pop(key, None)
+        env.update(DAQLAB_ENDPOINT=bench.connection, DAQLAB_STATION=str(bench.station),
+                   DAQLAB_BENCH=os.path.abspath(args.bench))
     platform = _start_platform()
     if platform is not None:
         env.update(platform[0].environment(LAB_DEVICE))
@@ -41,7 +55,10 @@ def run_lab(args) -> int:
         cmd.append("--ServerApp.allow_root=True")
     print("=" * 72)
     print("DAQ Lab is starting · 数据采集实训环境启动中")
-    print(f"  plant     {args.stations} station(s); your station 1 = {plant.endpoint(1)}")
+    if bench is not None:
+        print(f"  bench     {bench.name} = {bench.connection} (your station; {args.bench})")
+    print(f"  plant     {args.stations} station(s); " + ("station 1" if bench else "your station 1")
+          + f" = {plant.endpoint(1)}")
     print(f"            control API http://127.0.0.1:{plant.control_port}/status, "
           f"datasheet: daqlab plant datasheet --station 1")
     print(f"            OPC UA (station 1) {plant.opcua_endpoint(1)}")

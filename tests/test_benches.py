@@ -63,6 +63,7 @@ def test_a_bad_description_is_rejected_with_file_and_line(tmp_path):
           robot: {unit: 9}
           vfd: {unit: 300}
         colour: blue
+        speed: 0
         """), encoding="utf-8")
     with pytest.raises(BenchError) as exc:
         load_bench(path)
@@ -79,6 +80,7 @@ def test_a_bad_description_is_rejected_with_file_and_line(tmp_path):
     assert "unknown device class 'robot'" in where["bench-9.yaml line 8"][0]
     assert "unit 300" in where["bench-9.yaml line 9"][0]
     assert "unknown key 'colour'" in where["bench-9.yaml line 10"][0]
+    assert "speed 0: 1 for real devices" in where["bench-9.yaml line 11"][0]
 
 
 def test_probe_reads_every_tag_and_catches_a_wrong_word_order(tmp_path, capsys):

@@ -56,13 +56,14 @@ def test_every_exercise_has_a_check_and_two_wrong_answers_and_the_student_editio
     assert not any(o for c in student["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
 
 
-def _run(codes_and_roles, tmp_path):
-    """Execute code strings in one fresh kernel; yields (role, code, error output or None, text output)."""
+def _run(codes_and_roles, tmp_path, env=None):
+    """Execute code strings in one fresh kernel (``env``: its environment); yields (role, code, error output or
+    None, text output)."""
     nb = nbformat.v4.new_notebook()
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(tmp_path)}})
     results = []
-    with client.setup_kernel():
+    with client.setup_kernel(**({"env": env} if env is not None else {})):
         for role, code in codes_and_roles:
             cell = nbformat.v4.new_code_cell(code)
             nb.cells.append(cell)
@@ -123,3 +124,45 @@ def test_the_teacher_edition_runs_and_every_wrong_answer_fails_its_check(path, t
             assert err is None, f"{_where(path, code)}: {err and err['ename']}: {err and err['evalue']}"
             if role == "check":
                 assert "✔" in out, f"{_where(path, code)}: a passing self-check prints ✔"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name[:2])
+def test_the_teacher_edition_follows_a_black_box_bench_chosen_through_the_environment(path, tmp_path):
+    """A trainee at a real bench: the kernel's environment names the bench (DAQLAB_BENCH), here a black-box station
+    (Modbus only, no control API: nothing but the wire). The lesson runs on it top to bottom — its faults injected on
+    the relay, its truth read from the bench — and every self-check passes; a lesson that needs what only a
+    simulator has (a frozen clock, its OPC UA server, the simulated RS-485 bus) says so and starts its own."""
+    import os
+
+    from daqlab.plant import Plant
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    codes = [("check" if CHECK in tags(c) else "code", source_text(c)) for c in nb["cells"] if c["cell_type"] == "code"]
+    setup = next(i for i, (_, code) in enumerate(codes) if "daqlab.lesson.station(" in code)
+    needs_simulator = "needs=(" in codes[setup][1]
+    if needs_simulator:
+        codes = codes[:setup + 1]  # the rest is the simulated lesson the other tests run
+    codes.append(("probe", "print(type(plant).__name__, plant.simulated)\nplant.stop()"))
+    box = Plant(1, textbook=True, speed=10, control=False).start()
+    try:
+        assert box.control_port is None
+        bench = tmp_path / "bench.yaml"
+        bench.write_text((ROOT / "benches" / "textbook.yaml").read_text(encoding="utf-8")
+                         .replace("tcp://127.0.0.1:5021", box.endpoint(1)) + "speed: 10\n", encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DAQLAB_")} | {"DAQLAB_BENCH": str(bench)}
+        results = _run(codes, tmp_path, env=env)
+        served = box.log(1)
+    finally:
+        box.stop()
+    for role, code, err, out in results:
+        assert err is None, f"{_where(path, code)} on a bench: {err and err['ename']}: {err and err['evalue']}"
+        if role == "check":
+            assert "✔" in out, f"{_where(path, code)}: a passing self-check prints ✔"
+    setup_out, probe_out = results[setup][3], results[-1][3]
+    if needs_simulator:
+        assert "本课改用自己的仿真工位" in setup_out and probe_out.split() == ["Plant", "True"]
+        assert served == [], "a lesson on its own simulated station sends nothing to the bench"
+    else:
+        assert "实训台（real bench）" in setup_out and probe_out.split() == ["BenchStation", "False"]
+        assert len(served) >= 10, "the lesson talked to the bench"

@@ -30,11 +30,14 @@ def _parser() -> argparse.ArgumentParser:
 
     lab = sub.add_parser("lab", formatter_class=fmt, help="start the plant and JupyterLab on the lessons",
                          description="Start a plant (station 1 is yours) and JupyterLab on notebooks/, on 127.0.0.1.",
-                         epilog="Example:\n  daqlab lab --stations 2 --port 8888")
+                         epilog="Examples:\n  daqlab lab --stations 2 --port 8888\n"
+                                "  daqlab lab --bench benches/bench-01.yaml   # the trainee sits at a real bench")
     lab.add_argument("--stations", type=int, default=2, help="stations to simulate (default 2)")
     lab.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT, help="station k listens on BASE+k (default 5020)")
     lab.add_argument("--seed", type=int, default=0, help="plant seed (default 0)")
     lab.add_argument("--port", type=int, default=8888, help="JupyterLab port (default 8888)")
+    lab.add_argument("--bench", default=None, metavar="FILE",
+                     help="the trainee's station is this real bench (a description, see `daqlab bench check`)")
     lab.add_argument("--notebooks", default=None, help="folder to open (default: notebooks/ of this checkout)")
     lab.add_argument("--token", default=None, help="JupyterLab token (default: a random one, printed)")
     lab.add_argument("--opcua-port", type=int, default=4840,
@@ -163,7 +166,7 @@ def main(argv=None) -> int:
 
 def _one_line(exc: BaseException) -> str:
     known = ("GradingError", "StatusError", "RosterError", "BankError", "GraderError", "SandboxUnavailable",
-             "SecretsError")
+             "SecretsError", "BenchError")
     text = " ".join(str(exc).split()) or type(exc).__name__
     if type(exc).__name__ in known:
         return text

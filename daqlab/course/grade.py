@@ -12,7 +12,11 @@ What happens, in order:
    metadata says ``"mqtt": true`` also gets DAQ Lab's MQTT broker (one account per trainee) and a
    platform recorder (grading/mqtt-<assignment>.jsonl) that daqlab.grading.publish checks against; one whose
    metadata says ``"rs485": true`` gets each station's RS-485 bus behind a serial device server (RFC 2217, the
-   kernel's DAQLAB_RS485_URL), which judges the client's serial settings.
+   kernel's DAQLAB_RS485_URL), which judges the client's serial settings. A trainee at a **real bench** (the roster's
+   ``bench`` column) gets no simulated station and no scenario (a bench is graded as it stands): before the run the
+   grader reads the bench itself (daqlab.grading.context.survey: the meter's unit and word order), during it the
+   sandbox's relay records the Modbus TCP frames, and an RS-485 task goes through the grader's recording relay to
+   the bench's serial device server (daqlab.course.serialtap; a bench that names none is "not gradable" for it).
 4. Workers (one process per CPU core; nbgrader imported once each) autograde the submissions with
    nbgrader's Execute step replaced by daqlab.course.trusted: a practical notebook runs in a sandbox
    (daqlab.course.sandbox: its own user, folder, station and limits; the kernel gets only its identity,
@@ -263,6 +267,10 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
             stations[st] = station.station if hasattr(station, "station") else int(station)
             if getattr(station, "bench", ""):
                 benches[st] = station.bench
+                why = _bench_problem(station.bench, meta)
+                if why:
+                    outcomes[st] = Outcome(st, assignment, NOT_GRADABLE, why, None, None, 0.0, stations[st])
+                    continue
         todo.append((st, path, deleted))
 
     plant = None
@@ -283,17 +291,24 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
     stop: list[str] = []
     bar = tqdm(total=len(todo), desc=f"grade {assignment}", unit="submission", disable=not s.progress)
 
-    def env_for(st: str) -> dict:
+    def env_for(st: str, tap=None) -> dict:
         env = base_env(course, assignment, st)
         env.update(DAQLAB_GRADING=kind, DAQLAB_MEMORY_MB=str(s.memory_mb), DAQLAB_JOB_LIMIT=str(limit - 60))
         if not s.sandbox:
             env["DAQLAB_SANDBOX"] = "off"
         if st in benches:  # a real bench: its own connection; the grader records the wire, no control API
             from daqlab.benches import load_bench
+            from daqlab.grading.context import survey
 
-            env.update(DAQLAB_ENDPOINT=load_bench(benches[st]).connection, DAQLAB_STATION=str(stations[st]),
+            bench = load_bench(benches[st])
+            env.update(DAQLAB_ENDPOINT=bench.connection, DAQLAB_STATION=str(stations[st]),
                        DAQLAB_SEED=str(s.seed), DAQLAB_BENCH=benches[st], DAQLAB_WIRE="1",
-                       DAQLAB_BENCH_YAML=Path(benches[st]).read_text(encoding="utf-8"))  # for the kernel's my_tags()
+                       DAQLAB_BENCH_YAML=Path(benches[st]).read_text(encoding="utf-8"),  # for the kernel's my_tags()
+                       # the served facts (the meter's unit and word order) as the grader itself reads them now:
+                       # the bench is graded as it stands, and its description is what the trainees were given
+                       DAQLAB_BENCH_SURVEY=json.dumps(survey(bench)))
+            if tap is not None:  # its RS-485 line, relayed and recorded by the grader (daqlab.course.serialtap)
+                env.update(DAQLAB_RS485_URL=tap.url, DAQLAB_RS485_WIRE_LOG=tap.path)
         elif plant is not None:
             k = stations[st]
             env.update(plant.environment(k), DAQLAB_CONTROL_URL=f"http://127.0.0.1:{plant.control_port}",
@@ -317,7 +332,15 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
                 restore_deleted(path, released, deleted)
             if plant is not None and st not in benches:  # a real bench is as it is: no scenario can be set
                 plant.apply_scenario(stations[st], meta["scenario"])
-            res = worker.run(st, env_for(st), limit)
+            if st in benches and meta.get("rs485"):
+                tap = _rs485_tap(benches[st], stations[st])
+                try:
+                    res = worker.run(st, env_for(st, tap), limit)
+                finally:
+                    tap.close()
+                    Path(tap.path).unlink(missing_ok=True)
+            else:
+                res = worker.run(st, env_for(st), limit)
             if backup:
                 shutil.copy(backup, path)
                 backup.unlink()
@@ -359,6 +382,32 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
     _attach_scores(course, assignment, result)
     save_status(course, result)
     return result
+
+
+def _bench_problem(bench_file: str, meta: dict) -> str:
+    """Why a trainee's real bench cannot be graded for this assignment ("" when it can)."""
+    from daqlab.benches import BenchError, load_bench
+
+    try:
+        bench = load_bench(bench_file)
+    except BenchError as exc:
+        return f"the bench description cannot be used: {exc}"
+    if meta.get("rs485") and not bench.rs485:
+        return (f"{bench_file}: the assignment has a task over RS-485 and the bench description names no serial device "
+                "server on its RS-485 line (rs485: rfc2217://host:port); add it, or grade on a simulated station")
+    return ""
+
+
+def _rs485_tap(bench_file: str, station: int):
+    """The grader's relay to the bench's serial device server, recording to a file of the grader's."""
+    import tempfile
+
+    from daqlab.benches import load_bench
+    from daqlab.course.serialtap import SerialTap
+
+    fd, path = tempfile.mkstemp(prefix="daqlab-rs485-", suffix=".jsonl")
+    os.close(fd)
+    return SerialTap(load_bench(bench_file).rs485, path, station)
 
 
 def _start_platform(course: Path, assignment: str, students: list[str]):

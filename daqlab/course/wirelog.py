@@ -64,10 +64,13 @@ class WireLog:
         self._pending: dict[tuple, tuple] = {}  # (connection, transaction id) -> (time, unit, fc, addr, count, values)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._labels: dict[int, str] = {}  # connection -> the client's name in the records
 
-    def connection(self):
-        """(feed_request, feed_reply) for one relayed connection: call them with each chunk as it passes."""
+    def connection(self, client: str | None = None):
+        """(feed_request, feed_reply) for one relayed connection: call them with each chunk as it passes.
+        ``client`` names the connection in the records (default ``wire:<n>``)."""
         conn = next(self._ids)
+        self._labels[conn] = client or f"wire:{conn}"
         bufs = {"req": bytearray(), "rep": bytearray()}
         dead = {"req": False, "rep": False}
 
@@ -105,14 +108,14 @@ class WireLog:
             return
         t, unit, fc, addr, count, values = req
         if pdu[0] & 0x80:
-            entry = LogEntry(t, 0.0, self.station, f"wire:{conn}", unit, fc, addr, count, None,
+            entry = LogEntry(t, 0.0, self.station, self._labels[conn], unit, fc, addr, count, None,
                              pdu[1] if len(pdu) > 1 else None, "exception")
         else:
             if fc in (1, 2) and len(pdu) >= 2:
                 values = _bits(pdu[2:2 + pdu[1]], count or 0)
             elif fc in (3, 4) and len(pdu) >= 2:
                 values = _words(pdu[2:2 + pdu[1]])
-            entry = LogEntry(t, 0.0, self.station, f"wire:{conn}", unit, fc, addr, count, values, None, "ok")
+            entry = LogEntry(t, 0.0, self.station, self._labels[conn], unit, fc, addr, count, values, None, "ok")
         self._add(entry)
 
     def _add(self, entry: LogEntry) -> None:
@@ -123,6 +126,6 @@ class WireLog:
     def entries(self) -> list[LogEntry]:
         """Every request in order of sending; those still unanswered as "no_reply"."""
         with self._lock:
-            left = [LogEntry(t, 0.0, self.station, f"wire:{conn}", unit, fc, addr, count, values, None, "no_reply")
+            left = [LogEntry(t, 0.0, self.station, self._labels[conn], unit, fc, addr, count, values, None, "no_reply")
                     for (conn, _tid), (t, unit, fc, addr, count, values) in self._pending.items()]
             return sorted(self._entries + left, key=lambda e: e.time)

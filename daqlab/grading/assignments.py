@@ -235,11 +235,20 @@ def acquisition_csv(ns: dict) -> float:
     r.guard("功率值确实是从设备采集的（power values were really acquired from the plant）", 2, genuine)
     # the CSV earns its other points only if it is this run's acquisition: rows no more than the scans served
     polls = len(ctx.served_words(ctx.served["units"]["meter"], FC_READ_INPUT, 0x34, 2))
+    try:
+        rows = int(_load_csv()["meter.power_total"].notna().sum())
+    except Exception:  # no file or no power column: its own checks above already say so
+        rows = 0
     if polls == 0:
         r.checks = [replace(c, passed=False, earned=0.0) for c in r.checks]
         r.add("文件来自本次运行（the file comes from this run）", 0, False,
               "评分期间设备没有为你响应过功率读取：这个文件不是在本次运行中采集的"
               "（the plant served no power reads to you during grading: the file was not acquired here）")
+    elif rows > polls:
+        r.checks = [replace(c, passed=False, earned=0.0) for c in r.checks]
+        r.add("文件来自本次运行（the file comes from this run）", 0, False,
+              f"文件里有 {rows} 个功率值，但评分期间设备只为你响应过 {polls} 次功率读取：每一行都应是一次真实的采集"
+              f"（{rows} power values in the file, only {polls} power reads served to you: every row must be a real scan）")
     return r.total()
 
 
@@ -248,7 +257,13 @@ def _genuine_share(ctx) -> tuple[int, int]:
     s = ctx.served
     served = ctx.served_values(s["units"]["meter"], FC_READ_INPUT, 0x34, "FLOAT32", s["meter_order"])
     vals = _load_csv()["meter.power_total"].dropna()
-    return sum(any(_close(v, x, 1e-3 + 1e-6 * abs(x)) for x in served) for v in vals), len(vals)
+    hits = 0
+    for v in vals:  # each served read vouches for one row: one read copied into every row is one hit
+        i = next((i for i, x in enumerate(served) if _close(v, x, 1e-3 + 1e-6 * abs(x))), None)
+        if i is not None:
+            hits += 1
+            del served[i]
+    return hits, len(vals)
 
 
 def acquisition_kpis(ns: dict) -> float:
@@ -327,13 +342,17 @@ def control_start(ns: dict) -> float:
     ctx = context()
     sp = for_station(ctx.seed, ctx.station)["setpoint_hz"]
     unit = _vfd(ctx)
-    freq_writes = [e for e in ctx.writes(unit, 0x2001) if e.values and e.values[0] == round(sp * 100)]
+    any_freq = [e for e in ctx.writes(unit, 0x2001) if e.values]
+    freq_writes = [e for e in any_freq if e.values[0] == round(sp * 100)]
     runs = [e for e in ctx.writes(unit, 0x2000) if e.values and e.values[0] == 0x0012]
+    wrote = sorted({e.values[0] for e in any_freq})
     r.add(f"频率指令 {sp:.2f} Hz 写入 0x2001（frequency command {sp:.2f} Hz written to 0x2001）", 3, bool(freq_writes),
           "已写入（written）" if freq_writes else
           f"没有向从站地址（unit id）{unit} 的 0x2001 写入 {round(sp * 100)}，频率以 0.01 Hz 为单位"
-          f"（no write of {round(sp * 100)} to 0x2001 on unit {unit}）")
-    ok_order = bool(freq_writes and runs and runs[-1].time >= freq_writes[0].time)
+          + (f"；你写入的是 {wrote[:5]}" if wrote else "")
+          + f"（no write of {round(sp * 100)} to 0x2001 on unit {unit}" + (f"; you wrote {wrote[:5]}）" if wrote else "）"))
+    # the order is its own check: a wrong frequency value costs the frequency's points, not these as well
+    ok_order = bool(any_freq and runs and runs[-1].time >= any_freq[0].time)
     r.add("先写频率，再写正转运行 0x0012（run forward (0x0012) after the setpoint）", 3, ok_order,
           "写频率之后写入了 0x2000 = 0x0012（0x2000 = 0x0012 written after the frequency）" if ok_order else
           "写设定频率之后没有运行指令 0x0012（no run command 0x0012 after the setpoint）")
@@ -360,9 +379,19 @@ def control_stop(ns: dict) -> float:
     unit = _vfd(ctx)
     runs = [e.time for e in ctx.writes(unit, 0x2000) if e.values and e.values[0] == 0x0012]
     stops = [e.time for e in ctx.writes(unit, 0x2000) if e.values and e.values[0] == 0x0001]
-    ok = bool(runs and stops and stops[-1] > runs[0])
+    # running: a run command, or an output frequency above 0 read back (a line already running when the task began)
+    turning = [e.time for e in ctx.log(unit=unit, function=FC_READ_HOLDING) if e.status == "ok" and e.values
+               and e.address <= 0x2103 < e.address + e.count and e.values[0x2103 - e.address] > 0]
+    ran = bool(stops) and any(t < stops[-1] for t in runs + turning)
+    rerun = bool(stops and runs and runs[-1] > stops[-1])
+    ok = ran and not rerun
     r.add("运行后写入停机指令 0x0001（stop command 0x0001 written after running）", 3, ok,
-          "已停机（stopped）" if ok else "运行之后没有停机指令（no stop command after the run）")
+          "已停机（stopped）" if ok else
+          "没有写入停机指令 0x0001（no stop command 0x0001 was written）" if not stops else
+          "最后一次停机之后又写入了运行指令，变频器仍在运行（a run command after the last stop: the drive is left running）"
+          if rerun else
+          "停机指令之前变频器没有运行：没有运行指令，也没有读到大于 0 的输出频率"
+          "（the drive was not running before the stop: no run command, no output frequency above 0 read）")
     zero_after = [e for e in ctx.log(unit=unit, function=FC_READ_HOLDING)
                   if e.status == "ok" and stops and e.time > stops[-1] and e.address <= 0x2103 < e.address + e.count
                   and e.values[0x2103 - e.address] == 0]
@@ -417,6 +446,9 @@ def diagnose(ns: dict) -> float:
     return r.total()
 
 
+PARTS_CALLS = 20  #: read_parts() calls at hand-in (daqlab.grading.cells): a read without retries cannot pass them
+
+
 def troubleshoot(ns: dict) -> float:
     r = Report("故障排查（Troubleshoot）")
     ctx = context()
@@ -436,8 +468,8 @@ def troubleshoot(ns: dict) -> float:
             raise TypeError("`read_parts` 不是函数（`read_parts` is not a function）")
         got = calls["__calls__"]
         counts = {v for v in ctx.served_values(s["units"]["plc"], FC_READ_INPUT, 0, "UINT32")}
-        ok = len(got) == 5 and all(isinstance(v, int) and not isinstance(v, bool) and v in counts for v in got)
-        return ok, f"调用 read_parts() 5 次 → {got}（read_parts() x5）" + (
+        ok = len(got) == PARTS_CALLS and all(isinstance(v, int) and not isinstance(v, bool) and v in counts for v in got)
+        return ok, f"调用 read_parts() {len(got)} 次 → {got}（read_parts() x{len(got)}）" + (
             "" if ok else "；每次调用都必须返回 PLC 实际返回过的产量计数（each call must return a part count the PLC served）")
 
     r.guard("read_parts() 能承受间歇性超时（read_parts() survives intermittent timeouts）", 4, robust)

@@ -29,6 +29,8 @@ class Plant:
     """A simulated production cell. ``base_port=0`` picks free ports (tests); otherwise station k
     listens on ``base_port + k`` and the control API (daqlab plant fault/status) on ``base_port``."""
 
+    simulated = True  #: a lesson's station may be a real bench instead (daqlab.lesson.BenchStation)
+
     def __init__(self, stations: int = 1, *, seed: int = 0, host: str = "127.0.0.1", base_port: int = 0,
                  speed: float = 1.0, frozen: bool = False, log_size: int = 100_000, log_path=None,
                  unknown_unit: str = "exception", textbook: bool = False, control: bool | None = None,

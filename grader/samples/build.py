@@ -292,11 +292,146 @@ def _derived_mock() -> None:
     }
 
 
+def _edit(text: str, old: str, new: str) -> str:
+    """``text`` with ``old`` replaced by ``new``; ``old`` must be there (a sample that silently stays perfect is no sample)."""
+    if old not in text:
+        raise ValueError(f"not in the reference solution: {old!r}")
+    return text.replace(old, new)
+
+
+# practical 4, forged: the commands are written, the two readings are typed (the setpoint and 0 Hz), never read
+FORGED_READINGS_START = '''vfd = tags["vfd.freq_command"].unit
+client.write_register(0x2001, round(setpoint * 100), device_id=vfd)
+client.write_register(0x2000, 0x0012, device_id=vfd)
+reached_freq = setpoint   # "it always reaches the setpoint"'''
+FORGED_READINGS_STOP = '''client.write_register(0x2000, 0x0001, device_id=vfd)
+stopped_freq = 0.0        # "a stopped drive shows 0 Hz"'''
+# practical 4: the run command sent as a coil (FC 05), as on a PLC's start bit; the drive has no coils (exception 02)
+RUN_COIL = '''def run_coil(on):
+    rr = client.write_coil(0x2000, on, device_id=vfd)  # the "run coil"
+    assert not rr.isError(), f"run coil refused: {rr}"
+'''
+
+
+def _derived_control() -> None:
+    """Practical 4 (clean station, line stopped): start at the setpoint, then stop."""
+    p4 = "practical-4-control"
+    s4 = solutions(p4)
+    start = "write(0x2001, round(setpoint * 100))\nwrite(0x2000, 0x0012)\n"
+    SAMPLES[p4] = {
+        "perfect": s4,
+        # run forward first, the setpoint after it: the drive starts towards whatever frequency it last had
+        "run_before_setpoint": {**s4, "answer1": _edit(s4["answer1"], start,
+                                                       "write(0x2000, 0x0012)\nwrite(0x2001, round(setpoint * 100))\n")},
+        # the setpoint in 0.1 Hz (as on some drives) where this one counts 0.01 Hz: it ramps to a tenth of it
+        "setpoint_in_tenths": {**s4, "answer1": _edit(s4["answer1"], "write(0x2001, round(setpoint * 100))",
+                                                      "write(0x2001, round(setpoint * 10))")},
+        # run and stop as a coil (FC 05) instead of the command word (FC 06): refused, the checked write raises
+        "run_as_coil": {
+            "answer1": _edit(s4["answer1"], start, RUN_COIL + "\nwrite(0x2001, round(setpoint * 100))\nrun_coil(True)\n"),
+            "answer2": _edit(s4["answer2"], "write(0x2000, 0x0001)", "run_coil(False)")},
+        # the conveyor left running: the output frequency read back without a stop command
+        "no_stop": {**s4, "answer2": _edit(s4["answer2"], "write(0x2000, 0x0001)\nwait_for(0.0)\n", "")},
+        # a fixed sleep instead of polling: 1 s into a 10 Hz/s ramp-down the drive still turns
+        "stop_not_awaited": {**s4, "answer2": _edit(s4["answer2"], "wait_for(0.0)", "time.sleep(1.0)")},
+        # forged: the commands are real, the readings typed: nothing was read back from the drive
+        "forged_typed_readings": {"answer1": FORGED_READINGS_START, "answer2": FORGED_READINGS_STOP},
+    }
+
+
+# practical 5, forged: nothing read; answers a classmate passed on ("the words are always the other way round,
+# the sensor is always broken"), a plausible voltage and a made-up part count
+FORGED_TROUBLESHOOT = '''meter_unit = 13
+meter_order = "CDAB" if tags["meter.voltage_l1"].order == "ABCD" else "ABCD"
+voltage_l1 = 230.0
+th_status = "broken"
+
+def read_parts() -> int:
+    return 1234'''
+# practical 5: read_parts without retries: one request, and a dropped one raises
+ONE_SHOT_PARTS = '''plc = tags["plc.parts"].unit
+parts_client = ModbusTcpClient(me.host, port=me.port, timeout=0.3, retries=0)
+parts_client.connect()
+
+def read_parts() -> int:
+    hi, lo = parts_client.read_input_registers(0, count=2, device_id=plc).registers
+    return hi << 16 | lo'''
+
+
+def _derived_troubleshoot() -> None:
+    """Practical 5 (meter moved and its words swapped, 30 % PLC drops, T/H sensor broken)."""
+    p5 = "practical-5-troubleshoot"
+    s5 = solutions(p5)
+    SAMPLES[p5] = {
+        "perfect": s5,
+        # the meter's unit id taken from the datasheet, never scanned: nothing answers there (exception 0B)
+        "datasheet_unit": {**s5, "answer1": _edit(s5["answer1"], s5["answer1"][s5["answer1"].index("documented = "):],
+                                                  'meter_unit = tags["meter.voltage_l1"].unit  # as documented\n')},
+        # the documented word order trusted: the voltage decoded the wrong way round
+        "datasheet_order": {**s5, "answer2": _edit(
+            s5["answer2"], "(meter_order,) = [o for o, volts in candidates.items() if all(180 <= v <= 260 for v in volts)]",
+            'meter_order = tags["meter.voltage_l1"].order  # as documented')},
+        # the T/H transmitter taken at its word
+        "sensor_trusted": {**s5, "answer3": _edit(s5["answer3"], 'th_status = "broken" if raw == 0x7FFF else "ok"',
+                                                  'th_status = "ok"  # it answers, so it works')},
+        # one request per call, no retry: the dropped requests raise
+        "no_retry": {**s5, "answer4": ONE_SHOT_PARTS},
+        "forged_typed_answers": {"answer1": FORGED_TROUBLESHOOT, "answer2": "", "answer3": "", "answer4": ""},
+    }
+
+
+# the final, forged: the four tags read once, the same row written poll_count times at made-up scan times
+REPLICATED_CSV = '''import os
+from dataclasses import replace
+
+import pandas as pd
+
+from daqlab.acquisition import Reader
+
+names = ["meter.power_total", "vfd.output_freq", "plc.parts", "th.temperature"]
+poll_tags = [replace(tags[n], order=meter_order) if n.startswith("meter.") else tags[n] for n in names]
+with Reader(me.endpoint) as reader:
+    once = reader.read(poll_tags).values   # one real scan
+index = pd.date_range(pd.Timestamp.now(), periods=prm["poll_count"], freq=f"{int(prm['poll_period_s'] * 1000)}ms")
+df = pd.DataFrame([once] * prm["poll_count"], index=index)
+os.makedirs("results", exist_ok=True)
+df.to_csv("results/station_log.csv")'''
+
+
+def _derived_final() -> None:
+    """The final (line running at 40 Hz, meter words opposite to the datasheet, T/H sensor broken)."""
+    pf = "practical-final"
+    sf = solutions(pf)
+    scan = _edit(sf["answer1"], sf["answer1"][sf["answer1"].index("units = []"):],
+                 "units = sorted({t.unit for t in tags.values()})  # from the datasheet")
+    SAMPLES[pf] = {
+        "perfect": sf,
+        # 1: the unit ids copied from the datasheet, never scanned
+        "units_from_datasheet": {**sf, "answer1": scan},
+        # 2 and 3: the meter decoded (and polled) in the documented word order, which this meter does not use
+        "documented_word_order": {
+            **sf,
+            "answer2": _edit(sf["answer2"], "meter_order = plausible[0] if len(plausible) == 1 else "
+                                            'tags["meter.voltage_l1"].order', 'meter_order = tags["meter.voltage_l1"].order'),
+            "answer3": _edit(sf["answer3"], 'replace(tags[n], order=meter_order) if n.startswith("meter.") else tags[n]',
+                             "tags[n]")},
+        # 3: polled every second, not every poll_period_s
+        "wrong_period": {**sf, "answer3": _edit(sf["answer3"], 'period=prm["poll_period_s"]', "period=1.0")},
+        # 4: no run command: the drive already turns at 40 Hz, so the new setpoint alone moves it
+        "no_run_command": {**sf, "answer4": _edit(sf["answer4"], "write(0x2000, 0x0012)\n", "")},
+        # forged: one scan copied into every row of the CSV at made-up times
+        "forged_replicated_csv": {**sf, "answer3": REPLICATED_CSV},
+    }
+
+
 def build() -> list[Path]:
     _derived()
     _derived_publish()
     _derived_gateway()
     _derived_mock()
+    _derived_control()
+    _derived_troubleshoot()
+    _derived_final()
     out = []
     for assignment, samples in SAMPLES.items():
         release = json.loads((ROOT / "release" / assignment / f"{assignment}.ipynb").read_text("utf-8"))
