@@ -36,13 +36,15 @@ def run_lab(args) -> int:
     plant = Plant(args.stations, seed=args.seed, base_port=args.base_port, control=True).start()
     opcua_port = args.opcua_port if args.opcua_port and _port_free(args.opcua_port) else 0
     plant.serve_opcua(1, port=opcua_port)  # ~0.1 s with the address-space cache (~2 s the first time)
-    rs485 = plant.serve_rfc2217(1, 0)  # station 1's RS-485 bus behind a serial device server: DAQLAB_RS485_URL
+    plant.serve_rfc2217(1, 0)  # station 1's RS-485 bus behind a serial device server: DAQLAB_RS485_URL
     env = dict(os.environ, **plant.environment(1), DAQLAB_BASE_PORT=str(args.base_port))
     if bench is not None:  # the trainee's station is the bench: no simulated OPC UA or RS-485 of station 1
         for key in ("DAQLAB_OPCUA_ENDPOINT", "DAQLAB_RS485_URL"):
             env.pop(key, None)
         env.update(DAQLAB_ENDPOINT=bench.connection, DAQLAB_STATION=str(bench.station),
                    DAQLAB_BENCH=os.path.abspath(args.bench))
+        if bench.rs485:  # the bench's own RS-485 line behind its serial device server
+            env["DAQLAB_RS485_URL"] = bench.rs485
     platform = _start_platform()
     if platform is not None:
         env.update(platform[0].environment(LAB_DEVICE))
@@ -62,7 +64,8 @@ def run_lab(args) -> int:
     print(f"            control API http://127.0.0.1:{plant.control_port}/status, "
           f"datasheet: daqlab plant datasheet --station 1")
     print(f"            OPC UA (station 1) {plant.opcua_endpoint(1)}")
-    print(f"            RS-485 bus (station 1) {rs485} (serial settings judged: find them)")
+    if bench is None or bench.rs485:
+        print(f"            RS-485 bus (your station) {env['DAQLAB_RS485_URL']} (serial settings judged: find them)")
     if platform is not None:
         print(f"  MQTT      {platform[0].url}  user {LAB_DEVICE} (password in $DAQLAB_MQTT_PASSWORD); "
               f"the platform replies on .../post_reply")

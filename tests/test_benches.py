@@ -107,6 +107,10 @@ def test_cli_check_and_a_clear_error(tmp_path, capsys):
     assert main(["bench", "check", str(tmp_path / "x.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("daqlab: 1 problem(s) in the bench description") and "x.yaml line" in err
+    # the lab at a bench checks the description before it starts anything: one line, no traceback
+    assert main(["lab", "--bench", str(tmp_path / "x.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("daqlab: 1 problem(s) in the bench description") and "Traceback" not in err
 
 
 def test_the_roster_assigns_a_real_bench_and_the_kernel_follows_it(tmp_path):
@@ -126,6 +130,7 @@ def test_the_roster_assigns_a_real_bench_and_the_kernel_follows_it(tmp_path):
     acc = accounts(settings, trainees)
     ben, ann = user_environment(settings, acc["ben"]), user_environment(settings, acc["ann"])
     assert ben["DAQLAB_ENDPOINT"] == "tcp://192.168.1.23:502" and ben["DAQLAB_BENCH"].endswith("bench-3.yaml")
+    assert ben["DAQLAB_RS485_URL"] == "rfc2217://192.168.1.22:4001", "the bench's own RS-485 line, not a simulated one"
     assert "DAQLAB_BENCH" not in ann and ann["DAQLAB_ENDPOINT"].startswith("tcp://127.0.0.1:")
     assert my_station(ben).endpoint == "tcp://192.168.1.23:502" and my_bench(ben).name == "实训台 3 · Bench 3"
     assert "vfd（从站 6）单独连接" in my_datasheet(ben)

@@ -97,8 +97,11 @@ def user_environment(settings: HubSettings, account: Account, plant_token: str |
         if account.bench:  # a real bench: its own connection, datasheet and tag table (daqlab.benches)
             from daqlab.benches import load_bench
 
+            bench = load_bench(account.bench)
             env["DAQLAB_BENCH"] = account.bench
-            env["DAQLAB_ENDPOINT"] = load_bench(account.bench).connection
+            env["DAQLAB_ENDPOINT"] = bench.connection
+            if bench.rs485:  # the serial device server on the bench's RS-485 line (daqlab.station.my_rs485)
+                env["DAQLAB_RS485_URL"] = bench.rs485
         elif settings.rs485 and settings.manage_plant:
             env["DAQLAB_RS485_URL"] = f"rfc2217://{settings.plant_host}:{settings.rs485_base_port + account.station}"
     if settings.exchange_service:  # nbgrader's exchange is the hub service (daqlab.hub.exchange_client)
