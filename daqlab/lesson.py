@@ -21,11 +21,12 @@ Every lesson's first code cell says::
   log                 the requests this kernel sent through the relay, and the replies
   set_fault ...       injected on the wire by the relay: the kernel sees the fault, the bench runs on
   now                 seconds since the lesson started, times the bench's ``speed`` (1 for real devices)
+  serve_rfc2217       the bench's own serial device server on its RS-485 line (its description's ``rs485``)
   stations 2, 3 ...   simulated neighbour stations (a bench is one station)
   ==================  ============================================================================
 
   What only a simulator has (a frozen clock, OPC UA served from the model, the simulated RS-485 bus and its
-  wiring faults) cannot be had from a bench: a lesson that ``needs`` one of them says so and runs on its own
+  wiring faults; a bus behind a serial device server when the description names none) cannot be had from a bench: a lesson that ``needs`` one of them says so and runs on its own
   simulated station; a single call that needs one raises :class:`NotOnABench` with what to do instead.
 """
 
@@ -41,7 +42,10 @@ SIMULATOR_ONLY = {
     "frozen": "冻结的仿真时钟（frozen clock）：真实设备的时间不会停下来",
     "opcua": "仿真工位自带的 OPC UA 服务器（OPC UA server）：实训台的描述里没有 OPC UA 设备",
     "rs485": "仿真的 RS-485 总线及其接线故障（wiring faults）：实训台的总线在网关后面，接线故障要动手接线",
+    "bus": "接在串口服务器（serial device server）后面的 RS-485 总线：实训台的描述里没有 rs485 一项",
 }
+#: needs a bench can meet after all: "bus" when its description names its serial device server (``rs485:``)
+_BENCH_MEETS = {"bus": lambda bench: bool(bench.rs485)}
 
 
 class NotOnABench(RuntimeError):
@@ -59,7 +63,7 @@ def station(stations: int = 1, *, needs: tuple = (), bench=None, environ=None, *
     desc = load_bench(bench) if bench is not None else my_bench(env)
     if desc is None:
         return daqlab.plant.run(stations=stations, **plant_kwargs).start()
-    missing = [n for n in needs if n in SIMULATOR_ONLY]
+    missing = [n for n in needs if n in SIMULATOR_ONLY and not _BENCH_MEETS.get(n, lambda b: False)(desc)]
     unknown = [n for n in needs if n not in SIMULATOR_ONLY]
     if unknown:
         raise ValueError(f"unknown needs {unknown}; use {', '.join(SIMULATOR_ONLY)}")
@@ -235,8 +239,13 @@ class BenchStation:
     def serve_rtu(self, k: int, device_path: str, **kwargs):
         self._simulator_only("在 pty 上提供 RTU 从站服务")
 
-    def serve_rfc2217(self, k: int, *args, **kwargs):
-        self._simulator_only("仿真 RS-485 总线的串口服务器（serial device server）")
+    def serve_rfc2217(self, k: int, *args, **kwargs) -> str:
+        """The bench's own serial device server on its RS-485 line (the description's ``rs485``)."""
+        if not self._mine(k):
+            return self._others().serve_rfc2217(k, *args, **kwargs)
+        if not self.bench.rs485:
+            self._simulator_only("仿真 RS-485 总线的串口服务器（serial device server）")
+        return self.bench.rs485
 
     def set_wiring(self, k: int, state: str):
         self._simulator_only("RS-485 接线故障")

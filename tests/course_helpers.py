@@ -29,3 +29,16 @@ def submit(course: Path, assignment: str, student: str, edit) -> Path:
     dst.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
     (dst.parent / "timestamp.txt").write_text("2026-11-25 09:00:00.000000 UTC")
     return dst
+
+
+def bench_yaml(v, endpoint: str, rs485: str = "", **extra) -> str:
+    """The description a training centre would write for this installation (daqlab.benches): as documented, never
+    what the organiser changed on site for the task."""
+    return json.dumps({  # JSON is YAML
+        "name": f"black box {v.station}", "station": v.station, "connection": endpoint,
+        "serial": {"baudrate": v.baudrate, "parity": v.parity, "stopbits": v.stopbits},
+        "serial_number": v.serial_number, **({"rs485": rs485} if rs485 else {}), **extra,
+        "devices": {"plc": {"unit": v.units["plc"]}, "th": {"unit": v.units["th"], "resolution": 1 / v.th_scale},
+                    "meter": {"unit": v.units["meter"], "word_order": v.meter_order}, "vfd": {"unit": v.units["vfd"]},
+                    "ai": {"unit": v.units["ai"], "pressure_range": list(v.pressure_range),
+                           "level_range": list(v.level_range)}}}, ensure_ascii=False)

@@ -1,6 +1,7 @@
 """The lessons' two editions (daqlab.editions): the student edition is up to date, holds no solution, runs in a
-fresh kernel with only its self-checks failing (each with a Chinese message); the teacher edition runs top to
-bottom; every exercise's typical wrong answers are fed to its self-check, which must reject each of them.
+fresh kernel at a (black-box) bench with only its self-checks failing (each with a Chinese message); the teacher
+edition runs top to bottom on the lesson's own simulated station; every exercise's typical wrong answers are fed to
+its self-check, which must reject each of them. So every lesson runs both ways (daqlab.lesson).
 
 Run one lesson: ``pytest tests/test_lessons.py -k 02``.
 """
@@ -8,6 +9,7 @@ Run one lesson: ``pytest tests/test_lessons.py -k 02``.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -80,19 +82,27 @@ def _where(path, code):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name[:2])
-def test_the_student_edition_runs_and_only_its_self_checks_fail_with_a_chinese_message(path, tmp_path):
+def test_the_student_edition_runs_on_a_black_box_bench_and_only_its_self_checks_fail_with_a_chinese_message(
+        path, tmp_path):
+    """The trainee's lesson at a real bench: the kernel's environment names the bench (DAQLAB_BENCH), here a black-box
+    station (Modbus only, no control API: nothing but the wire). Every cell runs on it — the fault drills injected on
+    the relay, the truth read from the bench — and only the self-checks of the blank exercises fail, each with a
+    Chinese message. A lesson that needs what only a simulator has says so and runs on its own simulated station.
+    (The teacher edition runs on the lesson's own simulated station below: both paths run every lesson.)"""
     student = student_edition(json.loads(path.read_text(encoding="utf-8")), path.name)
     codes = [("check" if CHECK in tags(c) else "code", source_text(c)) for c in student["cells"]
              if c["cell_type"] == "code"]
-    for role, code, err, _out in _run(codes, tmp_path):
+    results, setup, needs_simulator, served = _run_on_a_black_box(path, codes, tmp_path)
+    for role, code, err, _out in results:
         if role != "check":
-            assert err is None, f"{_where(path, code)} fails in the student edition: {err and err['ename']}: " \
-                                f"{err and err['evalue']}"
+            assert err is None, f"{_where(path, code)} fails in the student edition on a bench: " \
+                                f"{err and err['ename']}: {err and err['evalue']}"
         else:
             assert err is not None, f"{_where(path, code)}: a self-check passes with the exercise left blank"
             assert err["ename"] == "AssertionError" and CJK.search(err["evalue"]), \
                 f"{_where(path, code)}: a blank answer should fail the check with a Chinese message, got " \
                 f"{err['ename']}: {err['evalue']!r}"
+    _assert_it_followed_the_bench(results, setup, needs_simulator, served)
 
 
 @pytest.mark.slow
@@ -126,39 +136,40 @@ def test_the_teacher_edition_runs_and_every_wrong_answer_fails_its_check(path, t
                 assert "✔" in out, f"{_where(path, code)}: a passing self-check prints ✔"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name[:2])
-def test_the_teacher_edition_follows_a_black_box_bench_chosen_through_the_environment(path, tmp_path):
-    """A trainee at a real bench: the kernel's environment names the bench (DAQLAB_BENCH), here a black-box station
-    (Modbus only, no control API: nothing but the wire). The lesson runs on it top to bottom — its faults injected on
-    the relay, its truth read from the bench — and every self-check passes; a lesson that needs what only a
-    simulator has (a frozen clock, its OPC UA server, the simulated RS-485 bus) says so and starts its own."""
-    import os
-
+def _run_on_a_black_box(path, codes, tmp_path):
+    """Run ``codes`` in a kernel whose environment names a black-box bench: the installation the lesson is written for
+    (the textbook station, or station 1 of its seed), as a training centre sets its bench up for the course, served at
+    10x with a serial device server on its bus. A lesson that needs what only a simulator has runs its first cell only
+    (the rest is the simulated lesson the teacher-edition test runs). Returns (results, index of the first cell,
+    whether it needs a simulator, what the bench served)."""
     from daqlab.plant import Plant
 
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    codes = [("check" if CHECK in tags(c) else "code", source_text(c)) for c in nb["cells"] if c["cell_type"] == "code"]
+    from .course_helpers import bench_yaml
+
     setup = next(i for i, (_, code) in enumerate(codes) if "daqlab.lesson.station(" in code)
-    needs_simulator = "needs=(" in codes[setup][1]
+    needs = re.search(r"needs=\(([^)]*)\)", codes[setup][1])
+    # the bench names its serial device server (rs485:), so it meets "bus"; nothing else only a simulator has
+    needs_simulator = bool(needs and set(re.findall(r'"(\w+)"', needs.group(1))) - {"bus"})
     if needs_simulator:
-        codes = codes[:setup + 1]  # the rest is the simulated lesson the other tests run
-    codes.append(("probe", "print(type(plant).__name__, plant.simulated)\nplant.stop()"))
-    box = Plant(1, textbook=True, speed=10, control=False).start()
+        codes = codes[:setup + 1]
+    codes = [*codes, ("probe", "print(type(plant).__name__, plant.simulated)\nplant.stop()")]
+    seed = re.search(r"\bseed=(\d+)", codes[setup][1])
+    textbook = "textbook=True" in codes[setup][1] or seed is None
+    box = Plant(1, textbook=textbook, seed=0 if textbook else int(seed.group(1)), speed=10, control=False).start()
     try:
         assert box.control_port is None
         bench = tmp_path / "bench.yaml"
-        bench.write_text((ROOT / "benches" / "textbook.yaml").read_text(encoding="utf-8")
-                         .replace("tcp://127.0.0.1:5021", box.endpoint(1)) + "speed: 10\n", encoding="utf-8")
+        bench.write_text(bench_yaml(box.station(1).variant, box.endpoint(1), rs485=box.serve_rfc2217(1), speed=10),
+                         encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("DAQLAB_")} | {"DAQLAB_BENCH": str(bench)}
         results = _run(codes, tmp_path, env=env)
         served = box.log(1)
     finally:
         box.stop()
-    for role, code, err, out in results:
-        assert err is None, f"{_where(path, code)} on a bench: {err and err['ename']}: {err and err['evalue']}"
-        if role == "check":
-            assert "✔" in out, f"{_where(path, code)}: a passing self-check prints ✔"
+    return results, setup, needs_simulator, served
+
+
+def _assert_it_followed_the_bench(results, setup, needs_simulator, served) -> None:
     setup_out, probe_out = results[setup][3], results[-1][3]
     if needs_simulator:
         assert "本课改用自己的仿真工位" in setup_out and probe_out.split() == ["Plant", "True"]
@@ -166,3 +177,23 @@ def test_the_teacher_edition_follows_a_black_box_bench_chosen_through_the_enviro
     else:
         assert "实训台（real bench）" in setup_out and probe_out.split() == ["BenchStation", "False"]
         assert len(served) >= 10, "the lesson talked to the bench"
+
+
+#: lessons whose solutions also run on a bench in CI: the troubleshooting drills (every fault on the relay, the truth
+#: from the bench) and the gateway (its bus the bench's serial device server). Every lesson's teacher edition passed on
+#: a bench when the relay was built; DAQLAB_ALL_LESSONS_ON_BENCH=1 runs this test for all of them.
+SOLUTIONS_ON_A_BENCH = [p for p in SOURCES if p.name[:2] in ("10", "14") or os.environ.get("DAQLAB_ALL_LESSONS_ON_BENCH")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOLUTIONS_ON_A_BENCH, ids=lambda p: p.name[:2])
+def test_the_solutions_pass_their_self_checks_on_a_black_box_bench(path, tmp_path):
+    """The teacher edition on a black-box bench: every self-check passes with the bench's truth."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    codes = [("check" if CHECK in tags(c) else "code", source_text(c)) for c in nb["cells"] if c["cell_type"] == "code"]
+    results, setup, needs_simulator, served = _run_on_a_black_box(path, codes, tmp_path)
+    for role, code, err, out in results:
+        assert err is None, f"{_where(path, code)} on a bench: {err and err['ename']}: {err and err['evalue']}"
+        if role == "check":
+            assert "✔" in out, f"{_where(path, code)}: a passing self-check prints ✔"
+    _assert_it_followed_the_bench(results, setup, needs_simulator, served)

@@ -19,7 +19,7 @@ from daqlab.grading.context import survey, truth_note
 from daqlab.modbus import client_from_url
 from daqlab.plant import Plant
 
-from ..course_helpers import ROOT, make_course
+from ..course_helpers import ROOT, bench_yaml, make_course
 
 EXPECTED = yaml.safe_load((ROOT / "grader" / "samples" / "expected.yaml").read_text(encoding="utf-8"))
 #: every practical with samples is graded on black-box stations too
@@ -28,19 +28,6 @@ PRACTICALS = sorted(a for a in EXPECTED if a.startswith("practical-"))
 #: checks use can be had on a bench (static facts from the description, served facts from the grader's own reads,
 #: the request log from the grader's relays, RS-485 included when the bench names its serial device server).
 DIFFERENCES: dict = {}
-
-
-def bench_yaml(v, endpoint: str, rs485: str = "") -> str:
-    """The description a training centre would write for this installation (daqlab.benches): as documented, never
-    what the organiser changed on site for the task."""
-    return json.dumps({  # JSON is YAML
-        "name": f"black box {v.station}", "station": v.station, "connection": endpoint,
-        "serial": {"baudrate": v.baudrate, "parity": v.parity, "stopbits": v.stopbits},
-        "serial_number": v.serial_number, **({"rs485": rs485} if rs485 else {}),
-        "devices": {"plc": {"unit": v.units["plc"]}, "th": {"unit": v.units["th"], "resolution": 1 / v.th_scale},
-                    "meter": {"unit": v.units["meter"], "word_order": v.meter_order}, "vfd": {"unit": v.units["vfd"]},
-                    "ai": {"unit": v.units["ai"], "pressure_range": list(v.pressure_range),
-                           "level_range": list(v.level_range)}}}, ensure_ascii=False)
 
 
 @pytest.mark.slow
