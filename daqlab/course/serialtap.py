@@ -23,11 +23,10 @@ from urllib.parse import urlsplit
 
 from daqlab.course.wirelog import _bits, _words, parse_request
 from daqlab.plant.reqlog import LogEntry
-from daqlab.plant.rtu import crc16
+from daqlab.plant.rtu import crc16, request_length
 
 IAC, SB, SE = 255, 250, 240
-_FIXED_REQ = {1: 8, 2: 8, 3: 8, 4: 8, 5: 8, 6: 8, 22: 10}  #: request length known from the function code
-_COUNTED_REQ = {15: (6, 9), 16: (6, 9), 23: (10, 13)}  #: (offset of the byte count, length without the data)
+_COUNTED_FCS = (15, 16, 23)  #: requests whose length comes from their byte count (rtu.request_length waits for it)
 _FIXED_REP = {5: 8, 6: 8, 15: 8, 16: 8, 22: 10}
 MAX_RTU = 256
 
@@ -66,16 +65,12 @@ class _Telnet:
 
 
 def _request_length(buf: bytes) -> int | None:
-    """Length of the RTU request at the start of ``buf``; 0 when it cannot be one, None when more bytes are needed."""
-    if len(buf) < 2:
-        return None
-    fc = buf[1]
-    if fc in _FIXED_REQ:
-        return _FIXED_REQ[fc]
-    if fc in _COUNTED_REQ:
-        at, fixed = _COUNTED_REQ[fc]
-        return None if len(buf) <= at else fixed + buf[at]
-    return 0
+    """Length of the RTU request at the start of ``buf`` (daqlab.plant.rtu's table); 0 when it cannot be one, None
+    when more bytes are needed."""
+    n = request_length(buf)
+    if n is None and len(buf) >= 2 and buf[1] not in _COUNTED_FCS:
+        return 0  # not a function code the table knows: resynchronise
+    return n
 
 
 def _reply_length(buf: bytes) -> int | None:
