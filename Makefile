@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) bench/plant.py
 	$(PY) bench/acquisition.py
 	$(PY) bench/northbound.py
+	$(PY) bench/relay.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check daqlab tests bench grader

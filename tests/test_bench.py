@@ -70,3 +70,12 @@ def test_gateway_benchmark_quick_run_prints_three_ways_and_the_gateway_sends_few
     assert float(gateway[0]) < float(perpoint[0]) == float(raw[0])  # Modbus requests/scan, from the plant's log
     assert gateway[6] == perpoint[6] == raw[6] == "0 / 0"  # nothing lost at QoS 1
     assert "Lost at QoS 1: 0 PASS" in r.stdout
+
+
+@pytest.mark.slow
+def test_relay_benchmark_quick_run_prints_direct_and_relayed_side_by_side():
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "relay.py"), "--quick", "--rounds", "1"],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "| whole tag table (77 tags, 9 requests) | direct |" in r.stdout and "| relay |" in r.stdout
+    assert "last relayed scan: 77/77 tags good" in r.stdout
