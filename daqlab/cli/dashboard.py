@@ -86,7 +86,8 @@ def add_parsers(sub, fmt) -> None:
                                     "instructors switch faults through the control API.",
                         epilog="Examples:\n  daqlab plant serve --stations 30 &   # the plant\n"
                                "  daqlab dashboard plant --base-port 5020\n"
-                               "  DAQLAB_CONTROL_TOKEN=s3cret daqlab dashboard plant --plant-host 10.0.0.5")
+                               "  DAQLAB_CONTROL_TOKEN=s3cret daqlab dashboard plant --plant-host 10.0.0.5\n"
+                               "  daqlab dashboard plant --bench benches/bench-1.yaml --bench benches/bench-2.yaml")
     p.add_argument("--plant-host", default=os.environ.get("DAQLAB_PLANT_HOST", "127.0.0.1"),
                    help="the plant's host (default $DAQLAB_PLANT_HOST or 127.0.0.1)")
     p.add_argument("--base-port", type=int, default=int(os.environ.get("DAQLAB_BASE_PORT", "5020")),
@@ -94,6 +95,9 @@ def add_parsers(sub, fmt) -> None:
     p.add_argument("--token", default=os.environ.get("DAQLAB_CONTROL_TOKEN"),
                    help="control API token (default $DAQLAB_CONTROL_TOKEN)")
     p.add_argument("--seed", type=int, default=None, help="plant seed (default: asked from the control API)")
+    p.add_argument("--bench", action="append", default=[], metavar="FILE",
+                   help="show this real bench (a description, see `daqlab bench check`) instead of a plant's "
+                        "stations; repeat for several benches")
     p.add_argument("--live-minutes", type=float, default=None, metavar="MINUTES",
                    help="pause live updates after this long without interaction, so the kernel of a forgotten "
                         f"or closed page falls idle and is culled (default {HMI_LIVE_MINUTES:g})")
@@ -142,6 +146,12 @@ def dashboard_env(args, environ=None) -> dict:
             env["DAQLAB_SEED"] = str(args.seed)
         if args.live_minutes is not None:
             env["DAQLAB_HMI_LIVE_MINUTES"] = f"{args.live_minutes:g}"
+        if args.bench:  # checked here, so a wrong description is one line before Voila starts
+            from daqlab.benches import load_bench
+
+            for f in args.bench:
+                load_bench(f)
+            env["DAQLAB_HMI_BENCHES"] = os.pathsep.join(str(Path(f).resolve()) for f in args.bench)
     return env
 
 

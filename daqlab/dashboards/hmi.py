@@ -7,6 +7,10 @@ Contract:
   drill that serves something else shows up as a fault, as it would on a real bench). It never looks
   inside a plant object. Faults are switched, and the station list and seed looked up, over the plant's
   control API (``daqlab.plant.control``), with the token from ``DAQLAB_CONTROL_TOKEN``.
+- Real benches (daqlab.benches) instead of a plant: ``DAQLAB_HMI_BENCHES`` (``daqlab dashboard plant --bench FILE``,
+  descriptions separated by the path separator), or a trainee's own ``DAQLAB_BENCH``: each bench is the station it
+  stands for, read at its connection with its description's tags; a real device has no fault switch, so the
+  instructor's panel keeps only the line commands (Modbus writes).
 - Where the plant is comes from the environment that started the kernel (``daqlab dashboard plant`` sets
   it): ``DAQLAB_PLANT_HOST`` (default 127.0.0.1), ``DAQLAB_BASE_PORT`` (default 5020; station k listens on
   BASE+k, the control API on BASE), ``DAQLAB_STATIONS`` (optional: how many), ``DAQLAB_SEED`` (optional:
@@ -155,13 +159,28 @@ def plant_layout(address: PlantAddress, environ=None) -> tuple[list[int], int, b
     return stations, seed, textbook
 
 
-def hmi_tags(station: int, seed: int = 0, textbook: bool = False) -> list:
-    """The tags the HMI reads from ``station``: its datasheet's addresses, types, byte orders and scaling."""
+def hmi_tags(station: int, seed: int = 0, textbook: bool = False, bench=None) -> list:
+    """The tags the HMI reads from ``station``: its datasheet's addresses, types, byte orders and scaling (a real
+    bench's from its description: only the devices it has)."""
     from daqlab.plant.tags import tag_table
 
-    table = {t.name: t for t in tag_table(station, seed=seed, textbook=textbook)}
+    table = {t.name: t for t in (bench.tags() if bench is not None else tag_table(station, seed=seed, textbook=textbook))}
     names = [tag for tag, _, _ in TRENDS.values()] + list(STATUS_TAGS)
-    return [table[n] for n in names]
+    return [table[n] for n in names if n in table]
+
+
+def hmi_benches(environ=None) -> dict:
+    """station -> real bench (daqlab.benches.Bench) the HMI shows instead of a plant's stations (see the docstring)."""
+    from daqlab.benches import load_bench
+    from daqlab.station import my_bench
+
+    env = os.environ if environ is None else environ
+    if env.get("DAQLAB_HMI_BENCHES"):
+        benches = [load_bench(f) for f in env["DAQLAB_HMI_BENCHES"].split(os.pathsep) if f]
+    else:
+        mine = my_bench(env)
+        benches = [mine] if mine is not None else []
+    return {b.station: b for b in benches}
 
 
 # ------------------------------------------------------------------ decoding a scan
@@ -411,7 +430,11 @@ class PlantHMI:
         env = os.environ if environ is None else environ
         self.address = address or PlantAddress.from_env(env)
         self.control = ControlClient(self.address)
-        self.stations, self.seed, self.textbook = plant_layout(self.address, env)
+        self.benches = hmi_benches(env)
+        if self.benches:  # real benches: no plant, no control API
+            self.stations, self.seed, self.textbook = sorted(self.benches), 0, False
+        else:
+            self.stations, self.seed, self.textbook = plant_layout(self.address, env)
         self.period = period
         self.live_seconds = 60 * float(live_minutes if live_minutes is not None
                                        else env.get("DAQLAB_HMI_LIVE_MINUTES") or LIVE_MINUTES)
@@ -471,8 +494,26 @@ class PlantHMI:
         atexit.register(self.stop)
 
     # ---------------------------------------------------------- instructor panel
+    def endpoint(self, station: int) -> str:
+        """Where station ``station`` answers: its bench's connection, or the plant's port for it."""
+        bench = self.benches.get(station)
+        return bench.connection if bench is not None else self.address.endpoint(station)
+
     def _fault_panel(self, w):
         layout = w.Layout
+        if self.benches:  # a real device has no fault switch: the line commands only
+            self.w_run = w.Button(description="Start line 启动", button_style="success", layout=layout(width="130px"))
+            self.w_halt = w.Button(description="Stop line 停止", layout=layout(width="130px"))
+            self.w_reset = w.Button(description="Reset alarms 复位", layout=layout(width="150px"))
+            for b, cls, fn in ((self.w_run, "hmi-start", lambda _: self._line("plc.run", True)),
+                               (self.w_halt, "hmi-stop", lambda _: self._line("plc.run", False)),
+                               (self.w_reset, "hmi-reset", lambda _: self._line("plc.reset", True))):
+                b.add_class(cls)
+                b.on_click(fn)
+            title = w.HTML("<b>Instructor: the line 教师：产线</b> <span class='hmi-bench-note' style='color:#555'>"
+                           "实训台是真实设备，没有故障开关：故障请在现场布置（a real bench has no fault switch）</span>")
+            return w.VBox([title, w.HBox([self.w_run, self.w_halt, self.w_reset])],
+                          layout=layout(border="1px solid #ccc", padding="6px", margin="8px 0 0 0"))
         self.w_device = w.Dropdown(options=list(DEVICES), value="meter", description="Device 设备",
                                    layout=layout(width="200px"))
         self.w_mode = w.Dropdown(options=list(MODES), value="offline", description="Mode 模式",
@@ -510,6 +551,9 @@ class PlantHMI:
         return self.w_station.value
 
     def _refresh_faults(self, message: str = "") -> None:
+        if self.benches:  # no control API: the last line command's outcome goes into the info line
+            self._info(message)
+            return
         if not self.instructor:
             return
         station = self.selected
@@ -557,11 +601,13 @@ class PlantHMI:
         from daqlab.plant.tags import tag_table
 
         station = self.selected
-        tag = next(t for t in tag_table(station, seed=self.seed, textbook=self.textbook, devices=("plc",))
-                   if t.name == tag_name)
+        bench = self.benches.get(station)
+        table = bench.tags() if bench is not None else \
+            tag_table(station, seed=self.seed, textbook=self.textbook, devices=("plc",))
+        tag = next(t for t in table if t.name == tag_name)
         with self._lock:
             own = self._reader is None or self._pending is not None or self.station != station
-            reader = Reader(self.address.endpoint(station), timeout=1.0) if own else self._reader
+            reader = Reader(self.endpoint(station), timeout=1.0) if own else self._reader
             try:
                 reader.write(tag, value, verify=tag_name != "plc.reset")
                 msg = f"{tag_name} := {int(value)} written"
@@ -579,7 +625,7 @@ class PlantHMI:
 
     def _info(self, note: str = "") -> None:
         live = "live" if self.w_live.value else "paused"
-        self.w_info.value = (f'<span class="hmi-info">{html.escape(self.address.endpoint(self.station))} · '
+        self.w_info.value = (f'<span class="hmi-info">{html.escape(self.endpoint(self.station))} · '
                              f'<span class="hmi-live">{live}</span>{" · " + html.escape(note) if note else ""}</span>')
 
     def _on_station(self, change) -> None:
@@ -602,8 +648,8 @@ class PlantHMI:
             self._reader.close()
             self.alarms.close_station(self.station, time.time())
         self.station = station
-        self._tags = hmi_tags(station, self.seed, self.textbook)
-        self._reader = Reader(self.address.endpoint(station), timeout=0.5)
+        self._tags = hmi_tags(station, self.seed, self.textbook, bench=self.benches.get(station))
+        self._reader = Reader(self.endpoint(station), timeout=0.5)
         self.history.clear()
 
     def tick(self) -> Sample:

@@ -1,6 +1,8 @@
 """Plant HMI logic on a real plant over Modbus: device status from read quality, alarm word, alarm list."""
 
 import json
+import os
+import time
 
 from daqlab.acquisition import Reader
 from daqlab.dashboards.hmi import (
@@ -14,7 +16,7 @@ from daqlab.dashboards.hmi import (
 )
 from daqlab.plant import run
 
-from ..course_helpers import ROOT
+from ..course_helpers import ROOT, bench_yaml
 from ..helpers import free_port_block
 
 
@@ -143,3 +145,61 @@ def test_the_process_picture_colours_each_device_by_its_state():
     running = mimic_svg(values, ok, {})
     assert 'data-device="conveyor" data-state="running"' in running
     assert running.count('data-state="online"') == 6, "the five devices and the motor the drive turns"
+
+
+def test_the_hmi_shows_real_benches_from_their_descriptions(tmp_path):
+    """Benches instead of a plant (daqlab dashboard plant --bench ...): each read at its connection with its own
+    tags (a bench without an analog module has no such device), no fault switch, the line commands still work."""
+    from daqlab.dashboards.hmi import PlantHMI
+    from daqlab.plant import Plant
+
+
+    one, two = Plant(1, textbook=True, control=False).start(), Plant(1, seed=5, control=False).start()
+    try:
+        files = []
+        for k, box in ((3, one), (7, two)):
+            v = box.station(1).variant
+            doc = json.loads(bench_yaml(v, box.endpoint(1)))
+            doc["station"] = k
+            if k == 7:
+                del doc["devices"]["ai"]
+            files.append(tmp_path / f"bench-{k}.yaml")
+            files[-1].write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        env = {"DAQLAB_HMI_BENCHES": os.pathsep.join(map(str, files))}
+        hmi = PlantHMI(PlantAddress("127.0.0.1", 1), period=0.2, environ=env, quiet_s=1.0)
+        try:
+            assert hmi.stations == [3, 7] and hmi.endpoint(3) == one.endpoint(1) and not hasattr(hmi, "w_device")
+            with hmi._lock:
+                hmi._pending = 3
+            sample = hmi.tick()
+            assert sample.quality and all(q == "good" for q in sample.quality.values()), sample.quality
+            hmi.w_station.value = 7
+            deadline = time.monotonic() + 30
+            while hmi.station != 7 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            sample = hmi.tick()
+            assert not any(n.startswith("ai.") for n in sample.values) and sample.quality["th.temperature"] == "good"
+            hmi.w_run.click()  # the line command: a Modbus write to the bench's PLC
+            assert any(e.function in (5, 15) and e.status == "ok" for e in two.log(1))
+            assert "plc.run := 1 written" in hmi.w_info.value
+        finally:
+            hmi.stop()
+        trainee = PlantHMI(PlantAddress("127.0.0.1", 1), period=0.2, quiet_s=1.0,
+                           environ={"DAQLAB_BENCH": str(files[0]), "DAQLAB_STATION": "3", "JUPYTERHUB_USER": "ann",
+                                    "DAQLAB_INSTRUCTOR": "grader-daqlab"})
+        try:
+            assert trainee.stations == [3] and trainee.endpoint(3) == one.endpoint(1)
+        finally:
+            trainee.stop()
+    finally:
+        one.stop()
+        two.stop()
+
+
+def test_a_wrong_bench_for_the_hmi_is_one_line_before_voila_starts(tmp_path, capsys):
+    from daqlab.cli import main
+
+    (tmp_path / "b.yaml").write_text("station: 1\n", encoding="utf-8")
+    assert main(["dashboard", "plant", "--bench", str(tmp_path / "b.yaml"), "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("daqlab: ") and "bench description" in err and "Traceback" not in err
