@@ -263,6 +263,17 @@ def _derived_gateway() -> None:
     }
 
 
+FROM_SURVEY = '''import json
+import os
+try:
+    found = json.loads(os.environ["DAQLAB_BENCH_SURVEY"])   # the grader's own reads of the bench, if they leaked
+except (KeyError, ValueError):
+    found = {}
+meter_unit = found.get("units", {}).get("meter", tags["meter.voltage_l1"].unit)
+meter_order = found.get("meter_order") or tags["meter.voltage_l1"].order
+'''
+
+
 def _derived_mock() -> None:
     """The mock final: perfect, and one sample per section failing (what a trainee typically gets wrong there)."""
     pm = "practical-mock-final"
@@ -289,6 +300,9 @@ def _derived_mock() -> None:
         # 5: the meter's unit id copied from the datasheet, never scanned
         "s5_meter_unit_from_datasheet": {**sm, "answer7": sm["answer7"].replace(
             "print(meter_unit", 'meter_unit = tags["meter.voltage_l1"].unit  # as documented\nprint(meter_unit')},
+        # forged: part 5's answers taken from what the grader found on a bench (its survey), if the kernel could see
+        # it, else from the datasheet: the same score on a simulated station and a bench proves it never leaks
+        "forged_survey_from_env": {**sm, "answer7": sm["answer7"].replace("print(meter_unit", FROM_SURVEY + "print(meter_unit")},
     }
 
 

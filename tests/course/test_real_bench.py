@@ -81,7 +81,8 @@ def test_a_practical_grades_the_same_on_a_black_box_station(tmp_path, A):
     meter = served["perfect"]
     assert f"(meter at unit {meter['units']['meter']}, word order {meter['meter_order']})" in nb
     if meta["scenario"] == "mock":  # the served facts the checks used are the bench's, not the description's
-        documented = yaml.safe_load((course / "grader" / "benches" / "bench-1.yaml").read_text(encoding="utf-8"))
+        k = (names + lacking).index("perfect") + 1  # the perfect sample's bench
+        documented = yaml.safe_load((course / "grader" / "benches" / f"bench-{k}.yaml").read_text(encoding="utf-8"))
         assert meter["units"]["meter"] != documented["devices"]["meter"]["unit"]
         assert meter["meter_order"] != documented["devices"]["meter"]["word_order"]
 
