@@ -61,6 +61,13 @@ def station(stations: int = 1, *, needs: tuple = (), bench=None, environ=None, *
 
     env = os.environ if environ is None else environ
     desc = load_bench(bench) if bench is not None else my_bench(env)
+    # how a kernel or a gateway started from this lesson finds the same description (plant.environment)
+    if bench is not None:
+        described = {"DAQLAB_BENCH": os.path.abspath(bench)}
+    elif env.get("DAQLAB_BENCH_YAML"):
+        described = {"DAQLAB_BENCH_YAML": env["DAQLAB_BENCH_YAML"]}
+    else:
+        described = {"DAQLAB_BENCH": os.path.abspath(env.get("DAQLAB_BENCH", ""))}
     if desc is None:
         return daqlab.plant.run(stations=stations, **plant_kwargs).start()
     missing = [n for n in needs if n in SIMULATOR_ONLY and not _BENCH_MEETS.get(n, lambda b: False)(desc)]
@@ -76,7 +83,7 @@ def station(stations: int = 1, *, needs: tuple = (), bench=None, environ=None, *
               "在实训台上怎样做，见下面「在实训台上」一段。")
         return daqlab.plant.run(stations=stations, **plant_kwargs).start()
     return BenchStation(desc, stations=stations, textbook=bool(plant_kwargs.get("textbook")),
-                        neighbours={k: v for k, v in plant_kwargs.items() if k != "textbook"})
+                        neighbours={k: v for k, v in plant_kwargs.items() if k != "textbook"}, described=described)
 
 
 def _address(url: str) -> tuple[str, int]:
@@ -89,10 +96,12 @@ class BenchStation:
 
     simulated = False
 
-    def __init__(self, bench, *, stations: int = 1, textbook: bool = False, neighbours: dict | None = None):
+    def __init__(self, bench, *, stations: int = 1, textbook: bool = False, neighbours: dict | None = None,
+                 described: dict | None = None):
         from daqlab.wirerelay import WireRelay
 
         self.bench = bench
+        self.described = dict(described or {})  #: DAQLAB_BENCH (the file) or DAQLAB_BENCH_YAML (its text)
         self.n = stations
         self.host = "127.0.0.1"
         self.speed = bench.speed
@@ -161,9 +170,10 @@ class BenchStation:
         """Variables that point a kernel (or a gateway) at station ``k``: the relay, and the bench description."""
         if not self._mine(k):
             return self._others().environment(k)
-        env = {"DAQLAB_ENDPOINT": self.endpoint(1), "DAQLAB_STATION": str(self.bench.station), "DAQLAB_SEED": "0"}
-        if self.bench.source and os.path.exists(self.bench.source):
-            env["DAQLAB_BENCH"] = os.path.abspath(self.bench.source)
+        env = {"DAQLAB_ENDPOINT": self.endpoint(1), "DAQLAB_STATION": str(self.bench.station), "DAQLAB_SEED": "0",
+               **self.described}
+        if self.bench.rs485:
+            env["DAQLAB_RS485_URL"] = self.bench.rs485
         return env
 
     def now(self) -> float:

@@ -52,6 +52,11 @@ def test_a_bench_is_station_one_through_a_relay_and_its_neighbours_are_simulated
     assert plant.datasheet(1) == plant.bench.datasheet() and len(plant.tags(1)) == 77
     assert [t.name for t in plant.tags(1, devices=["th"])][0].startswith("th.")
     assert isinstance(plant.station(2).variant.units["meter"], int) and plant.endpoint(2) != plant.endpoint(1)
+    # a kernel or a gateway started from the lesson finds the same bench: the relay, and the description's datasheet
+    from daqlab.station import my_datasheet, my_station
+
+    env = plant.environment(1)
+    assert my_station(env).endpoint == plant.endpoint(1) and my_datasheet(env) == plant.bench.datasheet()
 
 
 def test_faults_are_injected_on_the_wire_and_the_bench_runs_on(bench):
