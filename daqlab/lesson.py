@@ -86,11 +86,6 @@ def station(stations: int = 1, *, needs: tuple = (), bench=None, environ=None, *
                         neighbours={k: v for k, v in plant_kwargs.items() if k != "textbook"}, described=described)
 
 
-def _address(url: str) -> tuple[str, int]:
-    host, port = url[len("tcp://"):].split("?")[0].rsplit(":", 1)
-    return host, int(port)
-
-
 class BenchStation:
     """A real bench as a lesson's plant (station 1), plus simulated neighbours (stations 2..n) on demand."""
 
@@ -108,9 +103,7 @@ class BenchStation:
         self.model = bench.station_model()
         self._neighbour_kwargs = dict(neighbours or {})
         self._neighbours = None
-        routes = {d.unit: _address(d.url) for d in bench.devices.values()
-                  if d.url != bench.connection and d.url.startswith("tcp://")}
-        self.relay = WireRelay(_address(bench.connection), self.model, station=bench.station, routes=routes)
+        self.relay = WireRelay.for_bench(bench)
         self._t0 = time.monotonic()
         print(f"实训台（real bench）「{bench.name}」：{bench.connection}。本课经中继（relay）{self.endpoint(1)} "
               "连接它：中继记录每一条请求，故障演练也在中继上模拟（设备本身照常运行）。")

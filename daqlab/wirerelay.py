@@ -52,6 +52,12 @@ def _frames(sock: socket.socket):
         buf += chunk
 
 
+def _address(url: str) -> tuple[str, int]:
+    """(host, port) of a ``tcp://host:port[?...]`` URL."""
+    host, port = url[len("tcp://"):].split("?")[0].rsplit(":", 1)
+    return host, int(port)
+
+
 class WireRelay:
     """Listen on 127.0.0.1 (a free port) and relay each connection to ``target``; see the module docstring."""
 
@@ -71,6 +77,18 @@ class WireRelay:
         self.sock.listen(32)
         self.port = self.sock.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True, name="wire-relay").start()
+
+    @classmethod
+    def for_bench(cls, bench, *, seed: int = 0) -> WireRelay:
+        """A relay to a real bench (daqlab.benches.Bench): its connection, and a device with its own TCP connection
+        reached at that one."""
+        routes = {d.unit: _address(d.url) for d in bench.devices.values()
+                  if d.url != bench.connection and d.url.startswith("tcp://")}
+        return cls(_address(bench.connection), bench.station_model(), station=bench.station, seed=seed, routes=routes)
+
+    @property
+    def url(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
 
     # ----------------------------------------------------------------- faults
     def set_fault(self, unit: int, mode: str, value=True, *, stuck_values: dict | None = None) -> dict:

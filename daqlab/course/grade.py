@@ -17,6 +17,8 @@ What happens, in order:
    grader reads the bench itself (daqlab.grading.context.survey: the meter's unit and word order), during it the
    sandbox's relay records the Modbus TCP frames, and an RS-485 task goes through the grader's recording relay to
    the bench's serial device server (daqlab.course.serialtap; a bench that names none is "not gradable" for it).
+   The scenario's wire faults (a PLC dropping requests), which nobody sets on a real line, are made by a relay of
+   the grader's in front of the bench (daqlab.wirerelay; daqlab.plant.scenarios.WIRE_FAULTS).
 4. Workers (one process per CPU core; nbgrader imported once each) autograde the submissions with
    nbgrader's Execute step replaced by daqlab.course.trusted: a practical notebook runs in a sandbox
    (daqlab.course.sandbox: its own user, folder, station and limits; the kernel gets only its identity,
@@ -41,6 +43,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -291,7 +294,7 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
     stop: list[str] = []
     bar = tqdm(total=len(todo), desc=f"grade {assignment}", unit="submission", disable=not s.progress)
 
-    def env_for(st: str, tap=None) -> dict:
+    def env_for(st: str, tap=None, relay=None) -> dict:
         env = base_env(course, assignment, st)
         env.update(DAQLAB_GRADING=kind, DAQLAB_MEMORY_MB=str(s.memory_mb), DAQLAB_JOB_LIMIT=str(limit - 60))
         if not s.sandbox:
@@ -309,6 +312,10 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
                        DAQLAB_BENCH_SURVEY=json.dumps(survey(bench)))
             if tap is not None:  # its RS-485 line, relayed and recorded by the grader (daqlab.course.serialtap)
                 env.update(DAQLAB_RS485_URL=tap.url, DAQLAB_RS485_WIRE_LOG=tap.path)
+            if relay is not None:  # the task's wire faults, made by the grader in front of the bench
+                from daqlab.plant.scenarios import wire_faults_text
+
+                env.update(DAQLAB_ENDPOINT=relay.url, DAQLAB_WIRE_FAULTS=wire_faults_text(meta["scenario"]))
         elif plant is not None:
             k = stations[st]
             env.update(plant.environment(k), DAQLAB_CONTROL_URL=f"http://127.0.0.1:{plant.control_port}",
@@ -332,15 +339,17 @@ def grade(course: Path, assignment: str, students=None, *, roster=None, settings
                 restore_deleted(path, released, deleted)
             if plant is not None and st not in benches:  # a real bench is as it is: no scenario can be set
                 plant.apply_scenario(stations[st], meta["scenario"])
-            if st in benches and meta.get("rs485"):
-                tap = _rs485_tap(benches[st], stations[st])
-                try:
-                    res = worker.run(st, env_for(st, tap), limit)
-                finally:
-                    tap.close()
-                    Path(tap.path).unlink(missing_ok=True)
-            else:
-                res = worker.run(st, env_for(st), limit)
+            with ExitStack() as held:
+                tap = relay = None
+                if st in benches and meta.get("rs485"):
+                    tap = _rs485_tap(benches[st], stations[st])
+                    held.callback(Path(tap.path).unlink, missing_ok=True)
+                    held.callback(tap.close)
+                if st in benches:
+                    relay = _fault_relay(benches[st], meta["scenario"], s.seed)
+                    if relay is not None:
+                        held.callback(relay.close)
+                res = worker.run(st, env_for(st, tap, relay), limit)
             if backup:
                 shutil.copy(backup, path)
                 backup.unlink()
@@ -396,6 +405,25 @@ def _bench_problem(bench_file: str, meta: dict) -> str:
         return (f"{bench_file}: the assignment has a task over RS-485 and the bench description names no serial device "
                 "server on its RS-485 line (rs485: rfc2217://host:port); add it, or grade on a simulated station")
     return ""
+
+
+def _fault_relay(bench_file: str, scenario: str, seed: int):
+    """The grader's relay in front of a real bench making the faults the scenario puts on the wire (a PLC that drops
+    requests: daqlab.plant.scenarios.WIRE_FAULTS), which no organiser sets on a real line; None when the scenario has
+    none (or the bench is reached over RTU only, which the sandbox does not relay)."""
+    from daqlab.benches import load_bench
+    from daqlab.plant.scenarios import WIRE_FAULTS
+    from daqlab.wirerelay import WireRelay
+
+    faults = WIRE_FAULTS.get(scenario, ())
+    bench = load_bench(bench_file)
+    if not faults or not bench.connection.startswith("tcp://"):
+        return None
+    relay = WireRelay.for_bench(bench, seed=seed)
+    for kind, mode, value in faults:
+        if kind in bench.devices:
+            relay.set_fault(bench.devices[kind].unit, mode, value)
+    return relay
 
 
 def _rs485_tap(bench_file: str, station: int):

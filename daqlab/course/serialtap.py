@@ -172,7 +172,15 @@ class SerialTap:
                         entry = replace(req, status="ok")
                     self._write(entry)
 
-            for a, b, tap in ((conn, up, on_request), (up, conn, on_reply)):
+            both = threading.Lock()  # one direction's record at a time: ``pending`` is shared
+
+            def locked(fn, both=both):
+                def serialised(chunk):
+                    with both:
+                        fn(chunk)
+                return serialised
+
+            for a, b, tap in ((conn, up, locked(on_request)), (up, conn, locked(on_reply))):
                 threading.Thread(target=self._pump, args=(a, b, tap), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, tap) -> None:
@@ -181,11 +189,13 @@ class SerialTap:
                 data = src.recv(65536)
                 if not data:
                     break
-                dst.sendall(data)
+                # recorded before it is passed on: a request is pending before the line can answer it, else a
+                # busy machine's reply thread may see the answer first and drop it as no reply to anything
                 try:
                     tap(data)
                 except Exception:  # noqa: BLE001 - the record is best effort; forwarding never stops for it
                     pass
+                dst.sendall(data)
         except OSError:
             pass
         finally:

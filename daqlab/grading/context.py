@@ -231,8 +231,12 @@ def truth_note(environ=None) -> str:
                    f" (the grader could not survey the bench: {why}; unit ids and word order as described)")
         line = ("（Modbus TCP 和 RS-485 总线）", " (Modbus TCP and the RS-485 line)") if env.get("DAQLAB_RS485_WIRE_LOG") \
             else ("", "")
-        return (f"（评分依据：实训台描述（静态参数）{own[0]}和评分程序在线路上记录的读写报文{line[0]} · truth: the bench "
-                f"description (static facts){own[1]} and the frames the grader recorded on the wire{line[1]}）")
+        made = env.get("DAQLAB_WIRE_FAULTS", "")
+        made = (f"；任务规定的通信故障（{made}）由评分程序在中继上模拟", f"; the task's communication faults ({made}) "
+                "were made by the grader's relay") if made else ("", "")
+        return (f"（评分依据：实训台描述（静态参数）{own[0]}和评分程序在线路上记录的读写报文{line[0]}{made[0]} · truth: the "
+                f"bench description (static facts){own[1]} and the frames the grader recorded on the wire{line[1]}"
+                f"{made[1]}）")
     return "（评分依据：仿真工厂的状态和请求日志 · truth: the simulated plant's state and request log）"
 
 

@@ -219,12 +219,13 @@ class Plant:
         """Start a station afresh: as documented, no faults, empty request log."""
         self.call(self.station(station).reset)
 
-    def apply_scenario(self, station: int, name: str) -> dict:
-        """Reset a station and switch a drill scenario on (see daqlab.plant.scenarios)."""
+    def apply_scenario(self, station: int, name: str, *, wire: bool = True) -> dict:
+        """Reset a station and switch a drill scenario on (see daqlab.plant.scenarios); ``wire=False`` leaves out the
+        faults a grader makes on its relay in front of a real bench (scenarios.WIRE_FAULTS)."""
         from daqlab.plant import scenarios
 
         st = self.station(station)
-        self.call(scenarios.apply, st, name, plant_seed=self.seed, salt=self.scenario_salt)
+        self.call(scenarios.apply, st, name, plant_seed=self.seed, salt=self.scenario_salt, wire=wire)
         return self.station_info(station)
 
     def station_info(self, station: int) -> dict:

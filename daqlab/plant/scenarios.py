@@ -17,6 +17,10 @@ final          the line running at 40 Hz, the T/H sensor broken, meter word orde
 mock           the mock final (contest shape): the line running at 40 Hz, the meter moved to a unit id 10-19
                with its word order opposite to the datasheet, the T/H transmitter's sensor broken
 =============  ==============================================================================
+
+A real bench is prepared for a scenario by the organiser (line running, e-stop pressed, meter readdressed, sensor
+unplugged), but nobody makes a line drop requests on purpose: the faults in :data:`WIRE_FAULTS` are what the
+grader injects on its own relay in front of a bench (daqlab.course.grade), so a task grades the same there.
 """
 
 from __future__ import annotations
@@ -38,8 +42,20 @@ def _run_line(station, hz: float) -> None:
     p.out_freq = hz  # already at speed when the exercise starts
 
 
-def apply(station, name: str, *, plant_seed: int = 0, salt: str = "") -> None:
-    """Reset ``station`` and set scenario ``name`` up on it."""
+#: scenario -> (device class, fault mode, value) made on the wire: on a simulated station by the plant, in front of a
+#: real bench by the grader's relay (daqlab.wirerelay), never by the organiser
+WIRE_FAULTS = {"troubleshoot": (("plc", "drop", 30),)}
+
+
+def wire_faults_text(name: str) -> str:
+    """The scenario's wire faults in words, e.g. "plc: drop 30 %" ("" when it has none)."""
+    return ", ".join(f"{kind}: {mode} {value} %" if mode == "drop" else f"{kind}: {mode} {value}"
+                     for kind, mode, value in WIRE_FAULTS.get(name, ()))
+
+
+def apply(station, name: str, *, plant_seed: int = 0, salt: str = "", wire: bool = True) -> None:
+    """Reset ``station`` and set scenario ``name`` up on it. ``wire=False`` leaves out :data:`WIRE_FAULTS` (what an
+    organiser sets on a real bench; the grader's relay adds the rest)."""
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; use one of {', '.join(SCENARIOS)}")
     doc = station.documented
@@ -58,15 +74,15 @@ def apply(station, name: str, *, plant_seed: int = 0, salt: str = "") -> None:
         meter_unit = rng.choice([u for u in range(10, 20) if u not in taken])
         served = replace(doc, units={**doc.units, "meter": meter_unit}, meter_order=_flip(doc.meter_order))
         station.reset(served, scenario=name)
-        if name == "troubleshoot":
-            station.set_fault("plc", "drop", 30)
-        else:
+        if name == "mock":
             _run_line(station, 40.0)
         station.set_fault("th", "broken", True)
     elif name == "final":
         station.reset(replace(doc, meter_order=_flip(doc.meter_order)), scenario=name)
         _run_line(station, 40.0)
         station.set_fault("th", "broken", True)
+    for kind, mode, value in WIRE_FAULTS.get(name, ()) if wire else ():
+        station.set_fault(kind, mode, value)
 
 
 SCENARIOS = ("clean", "decode", "acquire", "troubleshoot", "final", "mock")
